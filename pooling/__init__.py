@@ -1,0 +1,1 @@
+"""The domain: the pure solver and the operations that change the shared stock model."""

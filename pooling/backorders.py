@@ -1,0 +1,109 @@
+"""How backorders wait and fill: the status rule, surplus, and what arriving stock does first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import case, select
+from sqlalchemy.orm import Session
+
+from models import Backorder, BackorderStatus, MovementReason, Priority, StockLevel, utcnow
+from pooling.ledger import move
+
+WAITING = (BackorderStatus.OPEN, BackorderStatus.PARTIALLY_COVERED, BackorderStatus.COVERED)
+HAS_OPEN = (BackorderStatus.OPEN, BackorderStatus.PARTIALLY_COVERED)
+
+# Highest priority first, then oldest: the order in which arriving stock serves a site's backorders.
+priority_rank = case({p.value: p.rank for p in Priority}, value=Backorder.priority)
+SERVICE_ORDER = (priority_rank.desc(), Backorder.created_at, Backorder.id)
+
+
+def settle(backorder: Backorder) -> None:
+    """Set the status from the quantities (fulfilled, covered, open)."""
+    if backorder.status == BackorderStatus.CANCELLED:
+        return
+    if backorder.fulfilled >= backorder.quantity:
+        backorder.status = BackorderStatus.FULFILLED
+        backorder.closed_at = utcnow()
+    elif backorder.fulfilled + backorder.covered >= backorder.quantity:
+        backorder.status = BackorderStatus.COVERED
+    elif backorder.covered > 0:
+        backorder.status = BackorderStatus.PARTIALLY_COVERED
+    else:
+        backorder.status = BackorderStatus.OPEN
+
+
+def surplus(level: StockLevel, waiting: bool) -> int:
+    """Units a site can give away: available above safety stock, none while it waits for the item itself."""
+    return 0 if waiting else max(0, level.available - level.safety_stock)
+
+
+def is_waiting(session: Session, site_id: int, item_id: int) -> bool:
+    return session.scalar(
+        select(Backorder.id).where(
+            Backorder.site_id == site_id, Backorder.item_id == item_id, Backorder.status.in_(WAITING)
+        ).limit(1)
+    ) is not None
+
+
+def cover(backorder: Backorder, quantity: int) -> None:
+    backorder.covered += quantity
+    settle(backorder)
+
+
+def uncover(backorder: Backorder, quantity: int) -> None:
+    backorder.covered -= quantity
+    settle(backorder)
+
+
+def fulfil(session: Session, level: StockLevel, backorder: Backorder, quantity: int, actor: str | None) -> None:
+    """Hand `quantity` units on the shelf to the backorder (a BACKORDER_FILL movement)."""
+    move(session, level, -quantity, MovementReason.BACKORDER_FILL, actor,
+         backorder_id=backorder.id, order_id=backorder.order_id)
+    backorder.fulfilled += quantity
+    settle(backorder)
+
+
+def fill_from_shelf(session: Session, level: StockLevel, actor: str | None) -> int:
+    """Serve the site's open backorders for the item from its available stock; returns the units used."""
+    used = 0
+    if level.available <= 0:
+        return used
+    waiting = session.scalars(
+        select(Backorder)
+        .where(Backorder.site_id == level.site_id, Backorder.item_id == level.item_id,
+               Backorder.status.in_(HAS_OPEN))
+        .order_by(*SERVICE_ORDER)
+    ).all()
+    for backorder in waiting:
+        take = min(backorder.open, level.available)
+        if take > 0:
+            fulfil(session, level, backorder, take, actor)
+            used += take
+    return used
+
+
+def arrive(
+    session: Session,
+    level: StockLevel,
+    quantity: int,
+    earmarked: Iterable[tuple[Backorder, int]],
+    actor: str | None,
+) -> None:
+    """Stock that has just arrived (already moved onto the shelf) fills what it was meant for, then the rest.
+
+    `earmarked` are the (backorder, units) the shipment or purchase covered: they are served first, by priority
+    then age; coverage the arrival cannot serve (a loss) is released, reopening that much of the backorder.
+    Whatever is left, with the rest of the shelf, serves the site's other open backorders.
+    """
+    left = quantity
+    in_service_order = sorted(earmarked, key=lambda pair: (-pair[0].priority.rank, pair[0].created_at, pair[0].id))
+    for backorder, units in in_service_order:
+        uncover(backorder, units)
+        if backorder.status in (BackorderStatus.CANCELLED, BackorderStatus.FULFILLED):
+            continue
+        take = min(units, left, backorder.open)
+        if take > 0:
+            fulfil(session, level, backorder, take, actor)
+            left -= take
+    fill_from_shelf(session, level, actor)

@@ -1,0 +1,103 @@
+"""The only way on-hand changes: a movement row written with the stock level it changes, under a row lock.
+
+Every operation that touches stock first locks the (site, item) levels it needs, all at once and in one order
+(site id, item id), so two transactions never deadlock and never sell the same units. On SQLite the whole
+transaction already holds the write lock (`BEGIN IMMEDIATE`); `FOR UPDATE` is a no-op there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TypeVar
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from models import Base, Movement, MovementReason, StockLevel
+from pooling.errors import ErrorCode, PoolingError
+
+Pair = tuple[int, int]  # (site id, item id)
+
+MAX_QUANTITY = 1_000_000_000  # the largest quantity one request may carry
+MAX_ON_HAND = 2_000_000_000  # stays inside a 32-bit integer column
+
+
+def check_quantity(quantity: int, field: str = "quantity", *, positive: bool = True) -> None:
+    """Refuse zero, negative (where `positive`) and over-large quantities with a typed error."""
+    if positive and quantity <= 0:
+        raise PoolingError(ErrorCode.INVALID_QUANTITY, f"The quantity must be positive, not {quantity}.", field)
+    if abs(quantity) > MAX_QUANTITY:
+        raise PoolingError(
+            ErrorCode.INVALID_QUANTITY, f"The quantity must be at most {MAX_QUANTITY:,} units.", field
+        )
+Record = TypeVar("Record", bound=Base)
+
+
+def lock_levels(session: Session, pairs: Iterable[Pair]) -> dict[Pair, StockLevel]:
+    """Lock (creating where missing) the stock levels of these (site, item) pairs, in a fixed order."""
+    wanted = sorted(set(pairs))
+    if not wanted:
+        return {}
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        insert(StockLevel)
+        .values([{"site_id": s, "item_id": i, "on_hand": 0, "reserved": 0, "safety_stock": 0,
+                  "reorder_point": 0, "version": 1} for s, i in wanted])
+        .on_conflict_do_nothing(index_elements=["site_id", "item_id"])
+    )
+    levels = session.scalars(
+        select(StockLevel)
+        .where(tuple_(StockLevel.site_id, StockLevel.item_id).in_(wanted))
+        .order_by(StockLevel.site_id, StockLevel.item_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    return {(level.site_id, level.item_id): level for level in levels}
+
+
+def lock_records(session: Session, model: type[Record], ids: Sequence[int]) -> dict[int, Record]:
+    """Lock rows of one table by id, in id order, and reload them as they are now."""
+    rows = session.scalars(
+        select(model)
+        .where(model.id.in_(sorted(set(ids))))  # type: ignore[attr-defined]
+        .order_by(model.id)  # type: ignore[attr-defined]
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    return {row.id: row for row in rows}  # type: ignore[attr-defined]
+
+
+def move(
+    session: Session,
+    level: StockLevel,
+    quantity: int,
+    reason: MovementReason,
+    actor: str | None,
+    *,
+    note: str | None = None,
+    order_id: int | None = None,
+    backorder_id: int | None = None,
+    transfer_id: int | None = None,
+    reorder_id: int | None = None,
+) -> Movement:
+    """Change a locked level's on-hand by `quantity` and write the movement that says why."""
+    if quantity == 0:
+        raise PoolingError(ErrorCode.INVALID_QUANTITY, "A movement needs a quantity other than zero.", "quantity")
+    if level.on_hand + quantity < level.reserved:
+        raise PoolingError(
+            ErrorCode.INSUFFICIENT_STOCK,
+            f"Only {level.on_hand - level.reserved} unit(s) are available (on hand {level.on_hand}, "
+            f"reserved {level.reserved}); {-quantity} requested.",
+            "quantity",
+        )
+    if level.on_hand + quantity > MAX_ON_HAND:
+        raise PoolingError(ErrorCode.INVALID_QUANTITY, f"On hand would exceed {MAX_ON_HAND:,} units.", "quantity")
+    level.on_hand += quantity
+    movement = Movement(
+        site_id=level.site_id, item_id=level.item_id, quantity=quantity, reason=reason, actor=actor, note=note,
+        order_id=order_id, backorder_id=backorder_id, transfer_id=transfer_id, reorder_id=reorder_id,
+    )
+    session.add(movement)
+    return movement

@@ -1,0 +1,92 @@
+"""Operations on the network itself (ADMIN): sites, items and lanes."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Item, Lane, Site
+from pooling.errors import ErrorCode, PoolingError
+from pooling.ledger import check_quantity
+from pooling.lookup import site_by_code
+
+MAX_MONEY = Decimal("9999999999.99")
+
+
+def _text(value: str, field: str, longest: int) -> str:
+    value = value.strip()
+    if not value:
+        raise PoolingError(ErrorCode.INVALID, f"{field} cannot be empty.", field)
+    if len(value) > longest:
+        raise PoolingError(ErrorCode.INVALID, f"{field} is longer than {longest} characters.", field)
+    return value
+
+
+def _money(value: Decimal | str, field: str) -> Decimal:
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise PoolingError(ErrorCode.INVALID, f"{field} must be a decimal amount such as \"42.50\".", field) from None
+    if not amount.is_finite() or amount < 0 or amount > MAX_MONEY or amount != amount.quantize(Decimal("0.01")):
+        raise PoolingError(ErrorCode.INVALID, f"{field} must be between 0 and {MAX_MONEY} with at most 2 decimals.",
+                           field)
+    return amount
+
+
+def create_site(
+    session: Session, code: str, name: str, region: str, latitude: float | None = None,
+    longitude: float | None = None,
+) -> Site:
+    code, name, region = _text(code, "code", 32), _text(name, "name", 200), _text(region, "region", 64)
+    if latitude is not None and not -90 <= latitude <= 90:
+        raise PoolingError(ErrorCode.INVALID, "latitude must be between -90 and 90.", "latitude")
+    if longitude is not None and not -180 <= longitude <= 180:
+        raise PoolingError(ErrorCode.INVALID, "longitude must be between -180 and 180.", "longitude")
+    if session.scalar(select(Site.id).where(Site.code == code)) is not None:
+        raise PoolingError(ErrorCode.DUPLICATE, f"A site {code!r} exists already.", "code")
+    site = Site(code=code, name=name, region=region, latitude=latitude, longitude=longitude, active=True)
+    session.add(site)
+    session.flush()
+    return site
+
+
+def create_item(
+    session: Session, sku: str, name: str, unit_cost: Decimal | str, unit: str = "each",
+    supplier_lead_time_days: int = 7, purchasable: bool = True,
+) -> Item:
+    sku, name, unit = _text(sku, "sku", 64), _text(name, "name", 200), _text(unit, "unit", 32)
+    if not 0 <= supplier_lead_time_days <= 3650:
+        raise PoolingError(ErrorCode.INVALID, "supplierLeadTimeDays must be 0 to 3650.", "supplierLeadTimeDays")
+    if session.scalar(select(Item.id).where(Item.sku == sku)) is not None:
+        raise PoolingError(ErrorCode.DUPLICATE, f"An item {sku!r} exists already.", "sku")
+    item = Item(sku=sku, name=name, unit=unit, unit_cost=_money(unit_cost, "unitCost"),
+                supplier_lead_time_days=supplier_lead_time_days, purchasable=purchasable)
+    session.add(item)
+    session.flush()
+    return item
+
+
+def set_lane(
+    session: Session, from_site: str, to_site: str, unit_cost: Decimal | str, lead_time_hours: int,
+    capacity: int | None = None, active: bool = True,
+) -> Lane:
+    """Create or update the directed lane between two sites."""
+    origin, destination = site_by_code(session, from_site, "fromSite"), site_by_code(session, to_site, "toSite")
+    if origin.id == destination.id:
+        raise PoolingError(ErrorCode.INVALID, "A lane joins two different sites.", "toSite")
+    if not 0 <= lead_time_hours <= 24 * 365:
+        raise PoolingError(ErrorCode.INVALID, "leadTimeHours must be 0 to 8760.", "leadTimeHours")
+    if capacity is not None:
+        check_quantity(capacity, "capacity")
+    lane = session.scalar(select(Lane).where(Lane.from_site_id == origin.id, Lane.to_site_id == destination.id))
+    if lane is None:
+        lane = Lane(from_site=origin, to_site=destination)
+        session.add(lane)
+    lane.unit_cost = _money(unit_cost, "unitCost")
+    lane.lead_time_hours = lead_time_hours
+    lane.capacity = capacity
+    lane.active = active
+    session.flush()
+    return lane

@@ -1,0 +1,92 @@
+"""The reorder lifecycle: SUGGESTED -> ORDERED (covers the backorders) | REJECTED | SUPERSEDED;
+ORDERED -> RECEIVED (PURCHASE_RECEIPT, fills the backorders first)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import MovementReason, Reorder, ReorderStatus, StockLevel, utcnow
+from pooling.backorders import arrive, cover
+from pooling.errors import ErrorCode, PoolingError, not_found
+from pooling.ledger import Pair, check_quantity, lock_levels, lock_records, move
+from pooling.orders import MAX_TEXT
+from pooling.transfers import MAX_IDS
+
+
+def _locked(session: Session, ids: Sequence[int]) -> tuple[list[Reorder], dict[Pair, StockLevel]]:
+    if not ids:
+        raise PoolingError(ErrorCode.INVALID, "Give at least one reorder id.", "ids")
+    if len(ids) > MAX_IDS:
+        raise PoolingError(ErrorCode.INVALID, f"At most {MAX_IDS} reorders per call.", "ids")
+    found = {r.id: r for r in session.scalars(select(Reorder).where(Reorder.id.in_(list(ids))))}
+    for reorder_id in ids:
+        if reorder_id not in found:
+            raise not_found("reorder", reorder_id, "ids")
+    levels = lock_levels(session, [(r.site_id, r.item_id) for r in found.values()])
+    locked = lock_records(session, Reorder, list(found))
+    return [locked[i] for i in dict.fromkeys(ids)], levels
+
+
+def _expect(reorder: Reorder, status: ReorderStatus, doing: str, field: str) -> None:
+    if reorder.status != status:
+        raise PoolingError(
+            ErrorCode.INVALID_STATE,
+            f"Reorder {reorder.id} is {reorder.status}; only a {status} reorder can be {doing}.",
+            field,
+        )
+
+
+def approve_reorders(session: Session, ids: Sequence[int], actor: str | None = None) -> list[Reorder]:
+    """Order from the supplier, all or none: the reorders cover their backorders until the goods arrive."""
+    reorders, _ = _locked(session, ids)
+    for reorder in reorders:
+        _expect(reorder, ReorderStatus.SUGGESTED, "approved", "ids")
+        for allocation in reorder.allocations:
+            if allocation.quantity > allocation.backorder.open:
+                raise PoolingError(
+                    ErrorCode.STALE_SUGGESTION,
+                    f"Reorder {reorder.id} covers {allocation.quantity} unit(s) of backorder "
+                    f"{allocation.backorder.id}, which now has {allocation.backorder.open} open. "
+                    "Run a new rebalance.",
+                    "ids",
+                )
+            cover(allocation.backorder, allocation.quantity)
+        reorder.status = ReorderStatus.ORDERED
+        reorder.ordered_at = utcnow()
+    return reorders
+
+
+def reject_reorders(
+    session: Session, ids: Sequence[int], reason: str | None = None, actor: str | None = None
+) -> list[Reorder]:
+    if reason is not None and len(reason) > MAX_TEXT:
+        raise PoolingError(ErrorCode.INVALID, f"The reason is longer than {MAX_TEXT} characters.", "reason")
+    reorders, _ = _locked(session, ids)
+    for reorder in reorders:
+        _expect(reorder, ReorderStatus.SUGGESTED, "rejected", "ids")
+        reorder.status = ReorderStatus.REJECTED
+        reorder.note = reason
+        reorder.closed_at = utcnow()
+    return reorders
+
+
+def receive_reorder(
+    session: Session, reorder_id: int, quantity_received: int, actor: str | None = None
+) -> Reorder:
+    """Book a delivery in (it may differ from what was ordered); it fills the covered backorders first."""
+    check_quantity(quantity_received, "quantityReceived", positive=False)
+    if quantity_received < 0:
+        raise PoolingError(ErrorCode.INVALID_QUANTITY, "The received quantity cannot be negative.", "quantityReceived")
+    (reorder,), levels = _locked(session, [reorder_id])
+    _expect(reorder, ReorderStatus.ORDERED, "received", "id")
+    level = levels[(reorder.site_id, reorder.item_id)]
+    if quantity_received:
+        move(session, level, quantity_received, MovementReason.PURCHASE_RECEIPT, actor, reorder_id=reorder.id)
+    arrive(session, level, quantity_received, [(a.backorder, a.quantity) for a in reorder.allocations], actor)
+    reorder.status = ReorderStatus.RECEIVED
+    reorder.quantity_received = quantity_received
+    reorder.received_at = reorder.closed_at = utcnow()
+    return reorder

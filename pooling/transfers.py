@@ -1,0 +1,169 @@
+"""The transfer lifecycle: approve or reject a suggestion, ship, receive (with loss), cancel.
+
+SUGGESTED -> APPROVED (reserves at the donor, covers the backorders) | REJECTED | SUPERSEDED;
+APPROVED -> SHIPPED (TRANSFER_OUT, in transit) | CANCELLED (reservation released);
+SHIPPED -> RECEIVED (TRANSFER_IN; a shortfall is a TRANSFER_LOSS and reopens that much backorder).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import Lane, MovementReason, StockLevel, Transfer, TransferStatus, utcnow
+from pooling.backorders import arrive, cover, fill_from_shelf, is_waiting, surplus, uncover
+from pooling.errors import ErrorCode, PoolingError, not_found
+from pooling.ledger import Pair, check_quantity, lock_levels, lock_records, move
+from pooling.orders import MAX_TEXT
+
+MAX_IDS = 500
+COMMITTED = (TransferStatus.APPROVED, TransferStatus.SHIPPED)
+
+
+def _locked(session: Session, ids: Sequence[int]) -> tuple[list[Transfer], dict[Pair, StockLevel]]:
+    """Lock the stock levels the transfers touch (both ends), then the transfers; all in a fixed order."""
+    if not ids:
+        raise PoolingError(ErrorCode.INVALID, "Give at least one transfer id.", "ids")
+    if len(ids) > MAX_IDS:
+        raise PoolingError(ErrorCode.INVALID, f"At most {MAX_IDS} transfers per call.", "ids")
+    found = {t.id: t for t in session.scalars(select(Transfer).where(Transfer.id.in_(list(ids))))}
+    for transfer_id in ids:
+        if transfer_id not in found:
+            raise not_found("transfer", transfer_id, "ids")
+    pairs = [(t.from_site_id, t.item_id) for t in found.values()] + [(t.to_site_id, t.item_id) for t in found.values()]
+    levels = lock_levels(session, pairs)
+    locked = lock_records(session, Transfer, list(found))
+    return [locked[i] for i in dict.fromkeys(ids)], levels
+
+
+def _expect(transfer: Transfer, status: TransferStatus, doing: str, field: str = "id") -> None:
+    if transfer.status != status:
+        raise PoolingError(
+            ErrorCode.INVALID_STATE,
+            f"Transfer {transfer.id} is {transfer.status}; only a {status} transfer can be {doing}.",
+            field,
+        )
+
+
+def approve_transfers(session: Session, ids: Sequence[int], actor: str | None = None) -> list[Transfer]:
+    """Approve all of them or none, checked against the stock, backorders and lanes as they are now."""
+    transfers, levels = _locked(session, ids)
+    for transfer in transfers:
+        _expect(transfer, TransferStatus.SUGGESTED, "approved", "ids")
+        _check_lane(session, transfer)
+        for allocation in transfer.allocations:
+            backorder = allocation.backorder
+            if allocation.quantity > backorder.open:
+                raise PoolingError(
+                    ErrorCode.STALE_SUGGESTION,
+                    f"Transfer {transfer.id} covers {allocation.quantity} unit(s) of backorder {backorder.id}, "
+                    f"which now has {backorder.open} open ({backorder.status}). Run a new rebalance.",
+                    "ids",
+                )
+        donor = levels[(transfer.from_site_id, transfer.item_id)]
+        spare = surplus(donor, is_waiting(session, transfer.from_site_id, transfer.item_id))
+        if spare < transfer.quantity:
+            raise PoolingError(
+                ErrorCode.INSUFFICIENT_STOCK,
+                f"Transfer {transfer.id} needs {transfer.quantity} unit(s) of {transfer.item.sku} from "
+                f"{transfer.from_site.code}, which has {spare} to spare now.",
+                "ids",
+            )
+        donor.reserved += transfer.quantity
+        for allocation in transfer.allocations:
+            cover(allocation.backorder, allocation.quantity)
+        transfer.status = TransferStatus.APPROVED
+        transfer.approved_at = utcnow()
+        session.flush()
+    return transfers
+
+
+def _check_lane(session: Session, transfer: Transfer) -> None:
+    lane = session.get(Lane, transfer.lane_id)
+    if lane is None or not lane.active:
+        raise PoolingError(
+            ErrorCode.STALE_SUGGESTION, f"The lane of transfer {transfer.id} is no longer active.", "ids"
+        )
+    if lane.capacity is None:
+        return
+    committed = session.scalar(
+        select(func.coalesce(func.sum(Transfer.quantity), 0)).where(
+            Transfer.lane_id == lane.id, Transfer.item_id == transfer.item_id, Transfer.status.in_(COMMITTED)
+        )
+    )
+    if committed + transfer.quantity > lane.capacity:
+        raise PoolingError(
+            ErrorCode.LANE_CAPACITY_EXCEEDED,
+            f"Transfer {transfer.id} needs {transfer.quantity} unit(s) of lane capacity; "
+            f"{max(lane.capacity - committed, 0)} of {lane.capacity} are left for this item.",
+            "ids",
+        )
+
+
+def reject_transfers(
+    session: Session, ids: Sequence[int], reason: str | None = None, actor: str | None = None
+) -> list[Transfer]:
+    if reason is not None and len(reason) > MAX_TEXT:
+        raise PoolingError(ErrorCode.INVALID, f"The reason is longer than {MAX_TEXT} characters.", "reason")
+    transfers, _ = _locked(session, ids)
+    for transfer in transfers:
+        _expect(transfer, TransferStatus.SUGGESTED, "rejected", "ids")
+        transfer.status = TransferStatus.REJECTED
+        transfer.note = reason
+        transfer.closed_at = utcnow()
+    return transfers
+
+
+def ship_transfer(session: Session, transfer_id: int, actor: str | None = None) -> Transfer:
+    (transfer,), levels = _locked(session, [transfer_id])
+    _expect(transfer, TransferStatus.APPROVED, "shipped")
+    donor = levels[(transfer.from_site_id, transfer.item_id)]
+    donor.reserved -= transfer.quantity
+    move(session, donor, -transfer.quantity, MovementReason.TRANSFER_OUT, actor, transfer_id=transfer.id)
+    transfer.status = TransferStatus.SHIPPED
+    transfer.shipped_at = utcnow()
+    return transfer
+
+
+def receive_transfer(
+    session: Session, transfer_id: int, quantity_received: int, actor: str | None = None
+) -> Transfer:
+    """Book the shipment in; what did not arrive is written off as a loss and its backorders reopen."""
+    check_quantity(quantity_received, "quantityReceived", positive=False)
+    (transfer,), levels = _locked(session, [transfer_id])
+    _expect(transfer, TransferStatus.SHIPPED, "received")
+    if not 0 <= quantity_received <= transfer.quantity:
+        raise PoolingError(
+            ErrorCode.INVALID_QUANTITY,
+            f"Transfer {transfer.id} shipped {transfer.quantity} unit(s); received must be 0 to {transfer.quantity}.",
+            "quantityReceived",
+        )
+    recipient = levels[(transfer.to_site_id, transfer.item_id)]
+    move(session, recipient, transfer.quantity, MovementReason.TRANSFER_IN, actor, transfer_id=transfer.id)
+    lost = transfer.quantity - quantity_received
+    if lost:
+        move(session, recipient, -lost, MovementReason.TRANSFER_LOSS, actor, transfer_id=transfer.id)
+    arrive(session, recipient, quantity_received, [(a.backorder, a.quantity) for a in transfer.allocations], actor)
+    transfer.status = TransferStatus.RECEIVED
+    transfer.quantity_received = quantity_received
+    transfer.received_at = transfer.closed_at = utcnow()
+    return transfer
+
+
+def cancel_transfer(
+    session: Session, transfer_id: int, reason: str | None = None, actor: str | None = None
+) -> Transfer:
+    """Call off an approved transfer before it ships: the donor's units and the backorders are free again."""
+    (transfer,), levels = _locked(session, [transfer_id])
+    _expect(transfer, TransferStatus.APPROVED, "cancelled")
+    donor = levels[(transfer.from_site_id, transfer.item_id)]
+    donor.reserved -= transfer.quantity
+    for allocation in transfer.allocations:
+        uncover(allocation.backorder, allocation.quantity)
+    transfer.status = TransferStatus.CANCELLED
+    transfer.note = reason
+    transfer.closed_at = utcnow()
+    fill_from_shelf(session, donor, actor)
+    return transfer

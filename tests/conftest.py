@@ -1,0 +1,59 @@
+"""Test databases: a SQLite file by default, PostgreSQL when STOCKPOOL_TEST_DATABASE_URL says so.
+
+CI runs the whole suite once on each. A PostgreSQL URL that cannot be reached is an error, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from models import Base
+from models.db import Database
+
+
+def pytest_report_header() -> str:
+    return f"stockpool test database: {os.environ.get('STOCKPOOL_TEST_DATABASE_URL') or 'SQLite file (tmp)'}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("STOCKPOOL_TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'stockpool.db'}"
+
+
+@pytest.fixture(scope="session")
+def migrated(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    database.migrate()  # fails loudly when the database cannot be reached
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def db(migrated: Database) -> Database:
+    """The migrated test database, emptied before each test."""
+    empty(migrated)
+    return migrated
+
+
+def empty(database: Database) -> None:
+    tables = list(reversed(Base.metadata.sorted_tables))
+    with database.engine.begin() as connection:
+        if database.is_sqlite:
+            for table in tables:
+                connection.execute(table.delete())
+        else:
+            names = ", ".join(table.name for table in tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def sqlite_file(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'other.db'}"
