@@ -77,12 +77,9 @@ class Database:
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
-        """A read-only session (never commits)."""
+        """A session for reading: never commits; its objects stay readable (detached) after the block."""
         with self._read_sessions() as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
+            yield session
 
     def migrate(self) -> None:
         """Create or upgrade the schema to the newest migration."""
