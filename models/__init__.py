@@ -37,6 +37,7 @@ __all__ = [
     "ReorderAllocation",
     "ReorderStatus",
     "Role",
+    "Site",
     "StockLevel",
     "Transfer",
     "TransferAllocation",

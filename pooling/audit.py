@@ -31,17 +31,20 @@ def audit(session: Session) -> list[Breach]:
         breaches.append(Breach(sites.get(site_id, f"site#{site_id}"), skus.get(item_id, f"item#{item_id}"), problem))
 
     ledger = dict(
-        ((s, i), int(total)) for s, i, total in session.execute(
-            select(Movement.site_id, Movement.item_id, func.sum(Movement.quantity))
-            .group_by(Movement.site_id, Movement.item_id)
-        ) 
+        ((s, i), int(total))
+        for s, i, total in session.execute(
+            select(Movement.site_id, Movement.item_id, func.sum(Movement.quantity)).group_by(
+                Movement.site_id, Movement.item_id
+            )
+        )
     )
     reserved_by_transfers = dict(
-        ((s, i), int(total)) for s, i, total in session.execute(
+        ((s, i), int(total))
+        for s, i, total in session.execute(
             select(Transfer.from_site_id, Transfer.item_id, func.sum(Transfer.quantity))
             .where(Transfer.status == TransferStatus.APPROVED)
             .group_by(Transfer.from_site_id, Transfer.item_id)
-        ) 
+        )
     )
     levels = session.execute(
         select(StockLevel.site_id, StockLevel.item_id, StockLevel.on_hand, StockLevel.reserved)
@@ -55,38 +58,57 @@ def audit(session: Session) -> list[Breach]:
         if on_hand < 0 or reserved < 0 or reserved > on_hand:
             breach(site_id, item_id, f"on hand {on_hand}, reserved {reserved}: need 0 <= reserved <= on hand")
         if reserved != reserved_by_transfers.get(pair, 0):
-            breach(site_id, item_id,
-                   f"reserved {reserved} but approved transfers out hold {reserved_by_transfers.get(pair, 0)}")
+            breach(
+                site_id,
+                item_id,
+                f"reserved {reserved} but approved transfers out hold {reserved_by_transfers.get(pair, 0)}",
+            )
     for pair, total in ledger.items():
         if pair not in seen:
             breach(*pair, f"movements sum to {total} but there is no stock level")
 
     for row in session.execute(
-        select(Backorder.id, Backorder.site_id, Backorder.item_id, Backorder.quantity, Backorder.fulfilled,
-               Backorder.covered)
-        .where((Backorder.fulfilled < 0) | (Backorder.covered < 0)
-               | (Backorder.fulfilled + Backorder.covered > Backorder.quantity))
+        select(
+            Backorder.id,
+            Backorder.site_id,
+            Backorder.item_id,
+            Backorder.quantity,
+            Backorder.fulfilled,
+            Backorder.covered,
+        ).where(
+            (Backorder.fulfilled < 0)
+            | (Backorder.covered < 0)
+            | (Backorder.fulfilled + Backorder.covered > Backorder.quantity)
+        )
     ):
-        breach(row.site_id, row.item_id, f"backorder {row.id} fulfilled {row.fulfilled} + covered {row.covered} "
-               f"outside 0..{row.quantity}")
+        breach(
+            row.site_id,
+            row.item_id,
+            f"backorder {row.id} fulfilled {row.fulfilled} + covered {row.covered} outside 0..{row.quantity}",
+        )
 
     moved: dict[int, dict[MovementReason, int]] = defaultdict(lambda: defaultdict(int))
     for transfer_id, reason, total in session.execute(
         select(Movement.transfer_id, Movement.reason, func.sum(Movement.quantity))
-        .where(Movement.transfer_id.is_not(None)).group_by(Movement.transfer_id, Movement.reason)
+        .where(Movement.transfer_id.is_not(None))
+        .group_by(Movement.transfer_id, Movement.reason)
     ):
         moved[transfer_id][reason] = int(total)
-    for t in session.scalars(select(Transfer).where(Transfer.status.in_(
-        [TransferStatus.SHIPPED, TransferStatus.RECEIVED]
-    ))):
-        out, came, lost = (moved[t.id][r] for r in (
-            MovementReason.TRANSFER_OUT, MovementReason.TRANSFER_IN, MovementReason.TRANSFER_LOSS
-        ))
+    for t in session.scalars(
+        select(Transfer).where(Transfer.status.in_([TransferStatus.SHIPPED, TransferStatus.RECEIVED]))
+    ):
+        out, came, lost = (
+            moved[t.id][r]
+            for r in (MovementReason.TRANSFER_OUT, MovementReason.TRANSFER_IN, MovementReason.TRANSFER_LOSS)
+        )
         if -out != t.quantity:
             breach(t.from_site_id, t.item_id, f"transfer {t.id} shipped {t.quantity} but TRANSFER_OUT is {-out}")
         if t.status == TransferStatus.RECEIVED:
             received = t.quantity_received or 0
             if came != t.quantity or came + lost != received or t.quantity != received + (t.quantity_lost or 0):
-                breach(t.to_site_id, t.item_id, f"transfer {t.id} shipped {t.quantity} != received {received} "
-                       f"+ lost {-lost} (TRANSFER_IN {came})")
+                breach(
+                    t.to_site_id,
+                    t.item_id,
+                    f"transfer {t.id} shipped {t.quantity} != received {received} + lost {-lost} (TRANSFER_IN {came})",
+                )
     return breaches

@@ -39,11 +39,14 @@ def surplus(level: StockLevel, waiting: bool) -> int:
 
 
 def is_waiting(session: Session, site_id: int, item_id: int) -> bool:
-    return session.scalar(
-        select(Backorder.id).where(
-            Backorder.site_id == site_id, Backorder.item_id == item_id, Backorder.status.in_(WAITING)
-        ).limit(1)
-    ) is not None
+    return (
+        session.scalar(
+            select(Backorder.id)
+            .where(Backorder.site_id == site_id, Backorder.item_id == item_id, Backorder.status.in_(WAITING))
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def cover(backorder: Backorder, quantity: int) -> None:
@@ -58,8 +61,15 @@ def uncover(backorder: Backorder, quantity: int) -> None:
 
 def fulfil(session: Session, level: StockLevel, backorder: Backorder, quantity: int, actor: str | None) -> None:
     """Hand `quantity` units on the shelf to the backorder (a BACKORDER_FILL movement)."""
-    move(session, level, -quantity, MovementReason.BACKORDER_FILL, actor,
-         backorder_id=backorder.id, order_id=backorder.order_id)
+    move(
+        session,
+        level,
+        -quantity,
+        MovementReason.BACKORDER_FILL,
+        actor,
+        backorder_id=backorder.id,
+        order_id=backorder.order_id,
+    )
     backorder.fulfilled += quantity
     settle(backorder)
 
@@ -71,8 +81,7 @@ def fill_from_shelf(session: Session, level: StockLevel, actor: str | None) -> i
         return used
     waiting = session.scalars(
         select(Backorder)
-        .where(Backorder.site_id == level.site_id, Backorder.item_id == level.item_id,
-               Backorder.status.in_(HAS_OPEN))
+        .where(Backorder.site_id == level.site_id, Backorder.item_id == level.item_id, Backorder.status.in_(HAS_OPEN))
         .order_by(*SERVICE_ORDER)
     ).all()
     for backorder in waiting:

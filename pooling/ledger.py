@@ -28,9 +28,9 @@ def check_quantity(quantity: int, field: str = "quantity", *, positive: bool = T
     if positive and quantity <= 0:
         raise PoolingError(ErrorCode.INVALID_QUANTITY, f"The quantity must be positive, not {quantity}.", field)
     if abs(quantity) > MAX_QUANTITY:
-        raise PoolingError(
-            ErrorCode.INVALID_QUANTITY, f"The quantity must be at most {MAX_QUANTITY:,} units.", field
-        )
+        raise PoolingError(ErrorCode.INVALID_QUANTITY, f"The quantity must be at most {MAX_QUANTITY:,} units.", field)
+
+
 Record = TypeVar("Record", bound=Base)
 
 
@@ -43,8 +43,20 @@ def lock_levels(session: Session, pairs: Iterable[Pair]) -> dict[Pair, StockLeve
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     session.execute(
         insert(StockLevel)
-        .values([{"site_id": s, "item_id": i, "on_hand": 0, "reserved": 0, "safety_stock": 0,
-                  "reorder_point": 0, "version": 1} for s, i in wanted])
+        .values(
+            [
+                {
+                    "site_id": s,
+                    "item_id": i,
+                    "on_hand": 0,
+                    "reserved": 0,
+                    "safety_stock": 0,
+                    "reorder_point": 0,
+                    "version": 1,
+                }
+                for s, i in wanted
+            ]
+        )
         .on_conflict_do_nothing(index_elements=["site_id", "item_id"])
     )
     levels = session.scalars(
@@ -96,8 +108,16 @@ def move(
         raise PoolingError(ErrorCode.INVALID_QUANTITY, f"On hand would exceed {MAX_ON_HAND:,} units.", "quantity")
     level.on_hand += quantity
     movement = Movement(
-        site_id=level.site_id, item_id=level.item_id, quantity=quantity, reason=reason, actor=actor, note=note,
-        order_id=order_id, backorder_id=backorder_id, transfer_id=transfer_id, reorder_id=reorder_id,
+        site_id=level.site_id,
+        item_id=level.item_id,
+        quantity=quantity,
+        reason=reason,
+        actor=actor,
+        note=note,
+        order_id=order_id,
+        backorder_id=backorder_id,
+        transfer_id=transfer_id,
+        reorder_id=reorder_id,
     )
     session.add(movement)
     return movement

@@ -28,15 +28,20 @@ def _money(value: Decimal | str, field: str) -> Decimal:
     try:
         amount = Decimal(str(value))
     except InvalidOperation:
-        raise PoolingError(ErrorCode.INVALID, f"{field} must be a decimal amount such as \"42.50\".", field) from None
+        raise PoolingError(ErrorCode.INVALID, f'{field} must be a decimal amount such as "42.50".', field) from None
     if not amount.is_finite() or amount < 0 or amount > MAX_MONEY or amount != amount.quantize(Decimal("0.01")):
-        raise PoolingError(ErrorCode.INVALID, f"{field} must be between 0 and {MAX_MONEY} with at most 2 decimals.",
-                           field)
+        raise PoolingError(
+            ErrorCode.INVALID, f"{field} must be between 0 and {MAX_MONEY} with at most 2 decimals.", field
+        )
     return amount
 
 
 def create_site(
-    session: Session, code: str, name: str, region: str, latitude: float | None = None,
+    session: Session,
+    code: str,
+    name: str,
+    region: str,
+    latitude: float | None = None,
     longitude: float | None = None,
 ) -> Site:
     code, name, region = _text(code, "code", 32), _text(name, "name", 200), _text(region, "region", 64)
@@ -53,24 +58,40 @@ def create_site(
 
 
 def create_item(
-    session: Session, sku: str, name: str, unit_cost: Decimal | str, unit: str = "each",
-    supplier_lead_time_days: int = 7, purchasable: bool = True,
+    session: Session,
+    sku: str,
+    name: str,
+    unit_cost: Decimal | str,
+    unit: str = "each",
+    supplier_lead_time_days: int = 7,
+    purchasable: bool = True,
 ) -> Item:
     sku, name, unit = _text(sku, "sku", 64), _text(name, "name", 200), _text(unit, "unit", 32)
     if not 0 <= supplier_lead_time_days <= 3650:
         raise PoolingError(ErrorCode.INVALID, "supplierLeadTimeDays must be 0 to 3650.", "supplierLeadTimeDays")
     if session.scalar(select(Item.id).where(Item.sku == sku)) is not None:
         raise PoolingError(ErrorCode.DUPLICATE, f"An item {sku!r} exists already.", "sku")
-    item = Item(sku=sku, name=name, unit=unit, unit_cost=_money(unit_cost, "unitCost"),
-                supplier_lead_time_days=supplier_lead_time_days, purchasable=purchasable)
+    item = Item(
+        sku=sku,
+        name=name,
+        unit=unit,
+        unit_cost=_money(unit_cost, "unitCost"),
+        supplier_lead_time_days=supplier_lead_time_days,
+        purchasable=purchasable,
+    )
     session.add(item)
     session.flush()
     return item
 
 
 def set_lane(
-    session: Session, from_site: str, to_site: str, unit_cost: Decimal | str, lead_time_hours: int,
-    capacity: int | None = None, active: bool = True,
+    session: Session,
+    from_site: str,
+    to_site: str,
+    unit_cost: Decimal | str,
+    lead_time_hours: int,
+    capacity: int | None = None,
+    active: bool = True,
 ) -> Lane:
     """Create or update the directed lane between two sites."""
     origin, destination = site_by_code(session, from_site, "fromSite"), site_by_code(session, to_site, "toSite")

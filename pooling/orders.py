@@ -47,8 +47,15 @@ def place_order(
     level = lock_levels(session, [(site_row.id, item.id)])[(site_row.id, item.id)]
     filled = min(quantity, max(level.available, 0))
     order = Order(
-        site_id=site_row.id, item_id=item.id, quantity=quantity, filled_quantity=filled, priority=priority,
-        needed_by=needed_by, reference=reference, actor=actor, created_at=utcnow(),
+        site_id=site_row.id,
+        item_id=item.id,
+        quantity=quantity,
+        filled_quantity=filled,
+        priority=priority,
+        needed_by=needed_by,
+        reference=reference,
+        actor=actor,
+        created_at=utcnow(),
     )
     session.add(order)
     session.flush()
@@ -57,8 +64,16 @@ def place_order(
     backorder = None
     if quantity > filled:
         backorder = Backorder(
-            order_id=order.id, site_id=site_row.id, item_id=item.id, quantity=quantity - filled, fulfilled=0,
-            covered=0, priority=priority, needed_by=needed_by, reference=reference, created_at=order.created_at,
+            order_id=order.id,
+            site_id=site_row.id,
+            item_id=item.id,
+            quantity=quantity - filled,
+            fulfilled=0,
+            covered=0,
+            priority=priority,
+            needed_by=needed_by,
+            reference=reference,
+            created_at=order.created_at,
             status=BackorderStatus.OPEN,
         )
         session.add(backorder)
@@ -76,9 +91,7 @@ def cancel_backorder(
     lock_levels(session, [(backorder.site_id, backorder.item_id)])
     backorder = lock_records(session, Backorder, [backorder_id])[backorder_id]
     if backorder.status in (BackorderStatus.CANCELLED, BackorderStatus.FULFILLED):
-        raise PoolingError(
-            ErrorCode.INVALID_STATE, f"Backorder {backorder.id} is already {backorder.status}.", "id"
-        )
+        raise PoolingError(ErrorCode.INVALID_STATE, f"Backorder {backorder.id} is already {backorder.status}.", "id")
     backorder.status = BackorderStatus.CANCELLED
     backorder.cancel_reason = reason
     backorder.closed_at = utcnow()

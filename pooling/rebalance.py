@@ -110,14 +110,17 @@ def _read_problem(
     item_ids = sorted({row.item_id for row in backorders})
     items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_(item_ids)))} if item_ids else {}
 
-    waiting_pairs = set(session.execute(
-        select(Backorder.site_id, Backorder.item_id).distinct()
-        .where(Backorder.site_id.in_(site_ids), Backorder.item_id.in_(item_ids), Backorder.status.in_(WAITING))
-    ))
+    waiting_pairs = set(
+        session.execute(
+            select(Backorder.site_id, Backorder.item_id)
+            .distinct()
+            .where(Backorder.site_id.in_(site_ids), Backorder.item_id.in_(item_ids), Backorder.status.in_(WAITING))
+        )
+    )
     levels = session.execute(
-        select(StockLevel.site_id, StockLevel.item_id,
-               StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock)
-        .where(StockLevel.site_id.in_(site_ids), StockLevel.item_id.in_(item_ids))
+        select(
+            StockLevel.site_id, StockLevel.item_id, StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock
+        ).where(StockLevel.site_id.in_(site_ids), StockLevel.item_id.in_(item_ids))
     ).all()
     donors: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for site_id, item_id, spare in levels:
@@ -143,21 +146,23 @@ def _read_problem(
     demands = []
     for item_id in item_ids:
         item, rows, gives, used = items[item_id], by_item[item_id], donors[item_id], committed[item_id]
-        demands.append(ItemDemand(
-            item_id=item_id,
-            price_cents=cents(item.unit_cost),
-            purchasable=item.purchasable,
-            supplier_lead_hours=item.supplier_lead_time_days * 24,
-            donor_site=ints([s for s, _ in gives]),
-            donor_surplus=ints([q for _, q in gives]),
-            backorder_id=ints([r.id for r in rows]),
-            backorder_site=ints([r.site_id for r in rows]),
-            backorder_open=ints([r[3] for r in rows]),
-            backorder_rank=ints([Priority(r.priority).rank for r in rows]),
-            backorder_needed_by=floats([r.needed_by.timestamp() if r.needed_by else np.nan for r in rows]),
-            committed_lane_id=ints([lane for lane, _ in used]),
-            committed_quantity=ints([q for _, q in used]),
-        ))
+        demands.append(
+            ItemDemand(
+                item_id=item_id,
+                price_cents=cents(item.unit_cost),
+                purchasable=item.purchasable,
+                supplier_lead_hours=item.supplier_lead_time_days * 24,
+                donor_site=ints([s for s, _ in gives]),
+                donor_surplus=ints([q for _, q in gives]),
+                backorder_id=ints([r.id for r in rows]),
+                backorder_site=ints([r.site_id for r in rows]),
+                backorder_open=ints([r[3] for r in rows]),
+                backorder_rank=ints([Priority(r.priority).rank for r in rows]),
+                backorder_needed_by=floats([r.needed_by.timestamp() if r.needed_by else np.nan for r in rows]),
+                committed_lane_id=ints([lane for lane, _ in used]),
+                committed_quantity=ints([q for _, q in used]),
+            )
+        )
     return RegionProblem(
         lanes=Lanes.of([(i, f, t, cents(c), h, cap) for i, f, t, c, h, cap in lanes]),
         items=demands,
@@ -179,28 +184,46 @@ def _plan_rows(
     figures = solved.figures
     items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_([p.item_id for p in solved.items])))}
     plan = Plan(
-        region=region, mode=mode, status=PlanStatus.DRY_RUN if dry_run else PlanStatus.CURRENT,
+        region=region,
+        mode=mode,
+        status=PlanStatus.DRY_RUN if dry_run else PlanStatus.CURRENT,
         skus=list(skus) if skus is not None else None,
-        units_requested=figures.units_requested, units_by_transfer=figures.units_by_transfer,
-        units_by_reorder=figures.units_by_reorder, units_unmet=figures.units_unmet,
-        transfer_cost=money(figures.transfer_cost_cents), reorder_cost=money(figures.reorder_cost_cents),
+        units_requested=figures.units_requested,
+        units_by_transfer=figures.units_by_transfer,
+        units_by_reorder=figures.units_by_reorder,
+        units_unmet=figures.units_unmet,
+        transfer_cost=money(figures.transfer_cost_cents),
+        reorder_cost=money(figures.reorder_cost_cents),
         all_external_cost=money(figures.all_external_cost_cents),
-        solve_millis=round(figures.solve_seconds * 1000), nodes=figures.nodes, arcs=figures.arcs,
-        actor=actor, created_at=utcnow(),
+        solve_millis=round(figures.solve_seconds * 1000),
+        nodes=figures.nodes,
+        arcs=figures.arcs,
+        actor=actor,
+        created_at=utcnow(),
     )
     plan.transfers = [
         Transfer(
-            lane_id=t.lane_id, from_site=sites[t.from_site], to_site=sites[t.to_site], item=items[t.item_id],
-            quantity=t.quantity, unit_cost=money(t.unit_cost_cents), lead_time_hours=t.lead_hours,
-            status=TransferStatus.SUGGESTED, created_at=plan.created_at,
+            lane_id=t.lane_id,
+            from_site=sites[t.from_site],
+            to_site=sites[t.to_site],
+            item=items[t.item_id],
+            quantity=t.quantity,
+            unit_cost=money(t.unit_cost_cents),
+            lead_time_hours=t.lead_hours,
+            status=TransferStatus.SUGGESTED,
+            created_at=plan.created_at,
             allocations=[TransferAllocation(backorder_id=a.backorder_id, quantity=a.quantity) for a in t.allocations],
         )
         for t in solved.transfers
     ]
     plan.reorders = [
         Reorder(
-            site=sites[r.site], item=items[r.item_id], quantity=r.quantity, unit_cost=money(r.unit_cost_cents),
-            status=ReorderStatus.SUGGESTED, created_at=plan.created_at,
+            site=sites[r.site],
+            item=items[r.item_id],
+            quantity=r.quantity,
+            unit_cost=money(r.unit_cost_cents),
+            status=ReorderStatus.SUGGESTED,
+            created_at=plan.created_at,
             allocations=[ReorderAllocation(backorder_id=a.backorder_id, quantity=a.quantity) for a in r.allocations],
         )
         for r in solved.reorders
@@ -223,11 +246,13 @@ def _supersede(session: Session, region: str, scope: dict[int, Item] | None) -> 
         if ids:
             lock_records(session, model, ids)
             session.execute(
-                update(model).where(model.id.in_(ids), model.status == suggested)
+                update(model)
+                .where(model.id.in_(ids), model.status == suggested)
                 .values(status=superseded, closed_at=utcnow())
             )
     if scope is None:
         session.execute(
-            update(Plan).where(Plan.region == region, Plan.status == PlanStatus.CURRENT)
+            update(Plan)
+            .where(Plan.region == region, Plan.status == PlanStatus.CURRENT)
             .values(status=PlanStatus.SUPERSEDED)
         )

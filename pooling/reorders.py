@@ -73,9 +73,7 @@ def reject_reorders(
     return reorders
 
 
-def receive_reorder(
-    session: Session, reorder_id: int, quantity_received: int, actor: str | None = None
-) -> Reorder:
+def receive_reorder(session: Session, reorder_id: int, quantity_received: int, actor: str | None = None) -> Reorder:
     """Book a delivery in (it may differ from what was ordered); it fills the covered backorders first."""
     check_quantity(quantity_received, "quantityReceived", positive=False)
     if quantity_received < 0:

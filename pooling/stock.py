@@ -47,9 +47,7 @@ def record_movement(
     return level
 
 
-def set_stock_policy(
-    session: Session, site: str, sku: str, safety_stock: int, reorder_point: int
-) -> StockLevel:
+def set_stock_policy(session: Session, site: str, sku: str, safety_stock: int, reorder_point: int) -> StockLevel:
     for field, value in (("safetyStock", safety_stock), ("reorderPoint", reorder_point)):
         if value < 0:
             raise PoolingError(ErrorCode.INVALID_QUANTITY, "A stock policy cannot be negative.", field)

@@ -127,9 +127,7 @@ def ship_transfer(session: Session, transfer_id: int, actor: str | None = None) 
     return transfer
 
 
-def receive_transfer(
-    session: Session, transfer_id: int, quantity_received: int, actor: str | None = None
-) -> Transfer:
+def receive_transfer(session: Session, transfer_id: int, quantity_received: int, actor: str | None = None) -> Transfer:
     """Book the shipment in; what did not arrive is written off as a loss and its backorders reopen."""
     check_quantity(quantity_received, "quantityReceived", positive=False)
     (transfer,), levels = _locked(session, [transfer_id])

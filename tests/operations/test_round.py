@@ -27,7 +27,8 @@ def level(db: Database, site: str, sku: str) -> tuple[int, int]:
     with db.reading() as s:
         row = s.execute(
             select(StockLevel.on_hand, StockLevel.reserved)
-            .join(StockLevel.site).join(StockLevel.item)
+            .join(StockLevel.site)
+            .join(StockLevel.item)
             .where(StockLevel.site.has(code=site), StockLevel.item.has(sku=sku))
         ).one()
         return row.on_hand, row.reserved
@@ -57,7 +58,11 @@ def test_a_whole_round_balances_the_ledger(db: Database, capsys) -> None:
         plan = rebalance.rebalance(s, "west", PlanMode.POOL_FIRST, dry_run=False)
         # LAB-N can spare 10 (40 - safety 30), LAB-E 5: 15 by transfer, 3 bought; 100 swabs bought.
         assert (plan.units_requested, plan.units_by_transfer, plan.units_by_reorder, plan.units_unmet) == (
-            118, 15, 103, 0)
+            118,
+            15,
+            103,
+            0,
+        )
         by_route = {(t.from_site.code, t.to_site.code): t.quantity for t in plan.transfers}
         assert by_route == {("LAB-N", "LAB-S"): 10, ("LAB-E", "LAB-S"): 5}
         transfer_ids = [t.id for t in plan.transfers]
@@ -106,9 +111,7 @@ def test_a_whole_round_balances_the_ledger(db: Database, capsys) -> None:
     with db.reading() as s:
         backorder = s.get(Backorder, placed.backorder.id)
         assert backorder.status == BackorderStatus.FULFILLED
-        reasons = dict(s.execute(
-            select(Movement.reason, func.sum(Movement.quantity)).group_by(Movement.reason)
-        ).all())
+        reasons = dict(s.execute(select(Movement.reason, func.sum(Movement.quantity)).group_by(Movement.reason)).all())
     assert level(db, "LAB-S", "RGT-001") == (3, 0)
 
     # Conservation: everything received from outside is on a shelf, filled to an order, or lost.

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from models import Base, BackorderStatus, MovementReason, Priority, StockLevel, TransferStatus
+from models import BackorderStatus, Base, MovementReason, Priority, StockLevel, TransferStatus
 from models.db import Database
 from pooling import orders, rebalance, reorders, stock, transfers
 from pooling.errors import ErrorCode, PoolingError
@@ -41,8 +41,7 @@ def refused(db: Database, operation: Callable[[Session], object], code: ErrorCod
 @pytest.fixture
 def world(db: Database) -> dict[str, int]:
     """A donor A with 10 spare units of X, a backorder of 6 at B, and a saved plan suggesting A -> B."""
-    build_network(db, {"A": "west", "B": "west", "C": "east"}, {"X": "20.00", "Y": "5.00"},
-                  [("A", "B", "1.00", 6)])
+    build_network(db, {"A": "west", "B": "west", "C": "east"}, {"X": "20.00", "Y": "5.00"}, [("A", "B", "1.00", 6)])
     receive(db, "A", "X", 10)
     with db.transaction() as s:
         backorder = orders.place_order(s, "B", "X", 6, Priority.HIGH).backorder
@@ -59,15 +58,25 @@ def test_bad_input_is_refused_with_its_field(db: Database, world: dict[str, int]
     refused(db, lambda s: orders.place_order(s, "B", "X", 10**12), ErrorCode.INVALID_QUANTITY, "quantity")
     refused(db, lambda s: orders.place_order(s, "NOPE", "X", 1), ErrorCode.NOT_FOUND, "site")
     refused(db, lambda s: orders.place_order(s, "B", "NOPE", 1), ErrorCode.NOT_FOUND, "sku")
-    refused(db, lambda s: orders.place_order(s, "B", "X", 1, needed_by=datetime(2026, 12, 1)),
-            ErrorCode.INVALID, "neededBy")
+    refused(
+        db, lambda s: orders.place_order(s, "B", "X", 1, needed_by=datetime(2026, 12, 1)), ErrorCode.INVALID, "neededBy"
+    )
     refused(db, lambda s: orders.place_order(s, "B", "X", 1, reference="r" * 201), ErrorCode.INVALID, "reference")
-    refused(db, lambda s: stock.record_movement(s, "A", "X", 5, MovementReason.CONSUMPTION),
-            ErrorCode.INVALID_QUANTITY, "quantity")
-    refused(db, lambda s: stock.record_movement(s, "A", "X", -11, MovementReason.CONSUMPTION),
-            ErrorCode.INSUFFICIENT_STOCK, "quantity")
-    refused(db, lambda s: stock.record_movement(s, "A", "X", 5, MovementReason.TRANSFER_IN),
-            ErrorCode.INVALID, "reason")
+    refused(
+        db,
+        lambda s: stock.record_movement(s, "A", "X", 5, MovementReason.CONSUMPTION),
+        ErrorCode.INVALID_QUANTITY,
+        "quantity",
+    )
+    refused(
+        db,
+        lambda s: stock.record_movement(s, "A", "X", -11, MovementReason.CONSUMPTION),
+        ErrorCode.INSUFFICIENT_STOCK,
+        "quantity",
+    )
+    refused(
+        db, lambda s: stock.record_movement(s, "A", "X", 5, MovementReason.TRANSFER_IN), ErrorCode.INVALID, "reason"
+    )
     refused(db, lambda s: stock.set_stock_policy(s, "A", "X", -1, 0), ErrorCode.INVALID_QUANTITY, "safetyStock")
     refused(db, lambda s: rebalance.rebalance(s, "nowhere"), ErrorCode.NOT_FOUND, "region")
     refused(db, lambda s: rebalance.rebalance(s, "west", skus=["NOPE"]), ErrorCode.NOT_FOUND, "skus")
@@ -107,8 +116,9 @@ def test_approving_for_a_cancelled_backorder_is_stale(db: Database, world: dict[
     with db.transaction() as s:
         orders.cancel_backorder(s, world["backorder"], "no longer needed")
     refused(db, lambda s: transfers.approve_transfers(s, [world["transfer"]]), ErrorCode.STALE_SUGGESTION)
-    refused(db, lambda s: reorders.approve_reorders(s, [world["reorder"], world["transfer"] + 1000]),
-            ErrorCode.NOT_FOUND)
+    refused(
+        db, lambda s: reorders.approve_reorders(s, [world["reorder"], world["transfer"] + 1000]), ErrorCode.NOT_FOUND
+    )
 
 
 def test_a_superseded_suggestion_cannot_be_approved(db: Database, world: dict[str, int]) -> None:
@@ -164,8 +174,10 @@ def test_arriving_stock_fills_by_priority_then_age(db: Database) -> None:
         critical = orders.place_order(s, "A", "X", 3, Priority.CRITICAL).backorder.id
     receive(db, "A", "X", 7)
     with db.reading() as s:
-        got = {i: (s.get(orders.Backorder, i).fulfilled, s.get(orders.Backorder, i).status)
-               for i in (low, normal_old, normal_new, critical)}
+        got = {
+            i: (s.get(orders.Backorder, i).fulfilled, s.get(orders.Backorder, i).status)
+            for i in (low, normal_old, normal_new, critical)
+        }
         level = s.scalar(select(StockLevel))
     assert got[critical] == (3, BackorderStatus.FULFILLED)
     assert got[normal_old] == (3, BackorderStatus.FULFILLED)
