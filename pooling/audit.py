@@ -93,7 +93,8 @@ def audit(session: Session) -> list[Breach]:
         .where(Movement.transfer_id.is_not(None))
         .group_by(Movement.transfer_id, Movement.reason)
     ):
-        moved[transfer_id][reason] = int(total)
+        if transfer_id is not None:
+            moved[transfer_id][reason] = int(total)
     for t in session.scalars(
         select(Transfer).where(Transfer.status.in_([TransferStatus.SHIPPED, TransferStatus.RECEIVED]))
     ):

@@ -18,6 +18,7 @@ class ErrorCode(enum.StrEnum):
     LANE_CAPACITY_EXCEEDED = "LANE_CAPACITY_EXCEEDED"
     DUPLICATE = "DUPLICATE"
     FORBIDDEN = "FORBIDDEN"
+    SOLVER_FAILED = "SOLVER_FAILED"
 
 
 class PoolingError(Exception):

@@ -38,7 +38,7 @@ from models.enums import Priority
 from pooling.backorders import HAS_OPEN, WAITING
 from pooling.errors import ErrorCode, PoolingError
 from pooling.ledger import lock_records
-from pooling.solver import ItemDemand, Lanes, RegionPlan, RegionProblem, solve_region
+from pooling.solver import ItemDemand, Lanes, RegionPlan, RegionProblem, SolverError, solve_region
 from pooling.solver.problem import floats, ints
 
 COMMITTED = (TransferStatus.APPROVED, TransferStatus.SHIPPED)
@@ -71,7 +71,10 @@ def rebalance(
         raise PoolingError(ErrorCode.NOT_FOUND, f"No active site in region {region!r}.", "region")
     scope = _items_in_scope(session, skus)
     problem = _read_problem(session, sites, scope, PlanMode(mode), now)
-    solved = solve_region(problem, processes=processes)
+    try:
+        solved = solve_region(problem, processes=processes)
+    except SolverError as error:
+        raise PoolingError(ErrorCode.SOLVER_FAILED, f"The planner could not find an optimal plan: {error}.") from error
     plan = _plan_rows(session, region, PlanMode(mode), skus, solved, sites, actor, dry_run)
     if not dry_run:
         _supersede(session, region, scope)

@@ -88,10 +88,13 @@ def _check_lane(session: Session, transfer: Transfer) -> None:
         )
     if lane.capacity is None:
         return
-    committed = session.scalar(
-        select(func.coalesce(func.sum(Transfer.quantity), 0)).where(
-            Transfer.lane_id == lane.id, Transfer.item_id == transfer.item_id, Transfer.status.in_(COMMITTED)
+    committed: int = (
+        session.scalar(
+            select(func.coalesce(func.sum(Transfer.quantity), 0)).where(
+                Transfer.lane_id == lane.id, Transfer.item_id == transfer.item_id, Transfer.status.in_(COMMITTED)
+            )
         )
+        or 0
     )
     if committed + transfer.quantity > lane.capacity:
         raise PoolingError(

@@ -14,6 +14,9 @@ from pooling.solver.problem import FloatArray, IntArray
 SECONDS_PER_DAY = 86_400
 PRIORITY_LEVELS = 4  # ranks 0 (LOW) .. 3 (CRITICAL)
 
+# The largest unit cost an arc may carry: OR-Tools scales costs by the node count and must not overflow int64.
+MAX_ARC_COST = 2**48
+
 # Penalty per unit and per day late, by priority rank (LOW, NORMAL, HIGH, CRITICAL).
 LATENESS_CENTS_PER_DAY = np.array([20, 100, 500, 2_000], dtype=np.int64)
 

@@ -107,6 +107,12 @@ def solve_item(lanes: Lanes, demand: ItemDemand, mode: Mode = "POOL_FIRST", now:
     poolable = int(min(surplus.sum(), requested))
     max_path = int(lane_cost.max(initial=0) + ab_late.max(initial=0))
     step = costs.tier_step(poolable, max_path, int(buy_real.max()) if demand.purchasable else 0)
+    largest_cost = (step * costs.PRIORITY_LEVELS + int(buy_real.max())) * costs.least_cost_scale(poolable)
+    if largest_cost > costs.MAX_ARC_COST:
+        raise SolverError(
+            f"item {demand.item_id}: quantities x prices too large for an exact plan "
+            f"(largest arc cost {largest_cost:.3g} > {costs.MAX_ARC_COST:.3g})"
+        )
     tier = step * (1 + backorders.rank)
     if not demand.purchasable:
         scale, fallback = 1, tier

@@ -41,9 +41,17 @@ class Lanes:
     @classmethod
     def of(cls, rows: list[tuple[int, int, int, int, int, int | None]]) -> Lanes:
         """From (lane_id, from_site, to_site, cost_cents, lead_hours, capacity or None) rows."""
-        columns = list(zip(*rows, strict=True)) if rows else [()] * 6
-        capacity = [NO_CAPACITY if c is None else c for c in columns[5]]
-        return cls(*(ints(c) for c in columns[:5]), ints(capacity))
+        lane_id, from_site, to_site, cost, lead, capacity = (list(c) for c in zip(*rows, strict=True)) if rows else (
+            [] for _ in range(6)
+        )
+        return cls(
+            lane_id=ints(lane_id),
+            from_site=ints(from_site),
+            to_site=ints(to_site),
+            cost_cents=ints(cost),
+            lead_hours=ints(lead),
+            capacity=ints([NO_CAPACITY if c is None else c for c in capacity]),
+        )
 
     def __len__(self) -> int:
         return len(self.lane_id)

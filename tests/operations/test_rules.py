@@ -197,3 +197,12 @@ def test_a_site_waiting_for_an_item_is_not_a_donor(db: Database) -> None:
         plan = rebalance.rebalance(s, "west", dry_run=True, now=datetime.now(UTC))
         assert plan.transfers == [] and plan.units_by_reorder == 3
         assert s.execute(text("SELECT 1")).scalar() == 1
+
+
+def test_a_plan_the_solver_cannot_make_exactly_is_a_typed_error(db: Database) -> None:
+    """Prices x quantities beyond the solver's exact integer range: SOLVER_FAILED, nothing saved."""
+    build_network(db, {"A": "west", "B": "west"}, {"X": "9999999999.99"}, [("A", "B", "1.00", 6)])
+    receive(db, "A", "X", 900_000_000)
+    with db.transaction() as s:
+        orders.place_order(s, "B", "X", 900_000_000)
+    refused(db, lambda s: rebalance.rebalance(s, "west", dry_run=False), ErrorCode.SOLVER_FAILED)
