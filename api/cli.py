@@ -4,17 +4,34 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
 
+from models import Role
 from models.db import Database
 from pooling.audit import audit
+from pooling.errors import PoolingError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="stockpool", description="Pool stock across sister sites.")
     parser.add_argument("--database-url", help="overrides DATABASE_URL (default: sqlite:///stockpool.db)")
     commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the GraphQL service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--demo", action="store_true", help="load a demo network into an empty database")
+    serve.add_argument("--no-graphiql", action="store_true", help="do not serve GraphiQL on GET /graphql")
+
+    token = commands.add_parser("token", help="API tokens").add_subparsers(dest="token_command", required=True)
+    create = token.add_parser("create", help="create a token; prints it alone on the last line (shown once)")
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    create.add_argument("--site", help="the site code (SITE tokens)")
+    create.add_argument("--region", help="the region (COORDINATOR tokens)")
+    create.add_argument("--name", required=True)
+
     check = commands.add_parser("check", help="verify the ledger invariants; exit 1 if any is broken")
     check.add_argument("--json", action="store_true", help="print one JSON document")
     commands.add_parser("migrate", help="create or upgrade the database schema")
@@ -25,6 +42,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         database.migrate()
         if args.command == "check":
             return _check(database, args.json)
+        if args.command == "token":
+            return _create_token(database, args)
+        if args.command == "serve":
+            return _serve(database, args)
         return 0
     finally:
         database.dispose()
@@ -42,6 +63,44 @@ def _check(database: Database, as_json: bool) -> int:
     else:
         print("ledger ok: on hand equals the movements everywhere, reservations and transfers add up")
     return 1 if breaches else 0
+
+
+def _create_token(database: Database, args: argparse.Namespace) -> int:
+    from pooling.access import create_token
+
+    try:
+        with database.transaction() as session:
+            row, token = create_token(session, args.name, Role(args.role), args.site, args.region)
+            scope = args.site or args.region or "all"
+            print(f"created {row.role} token #{row.id} {row.name!r} for {scope}; it is shown once:")
+    except PoolingError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 2
+    print(token)
+    return 0
+
+
+def _serve(database: Database, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    url = f"http://{args.host}:{args.port}/graphql"
+    if args.demo:
+        from pooling.demo import load_demo
+
+        tokens = load_demo(database)
+        if tokens is None:
+            print("The database already has sites: demo data not loaded.")
+        else:
+            print(f"Demo network loaded. Open {url} and add the header  Authorization: Bearer <token>")
+            print(f"  ADMIN                      {tokens.admin}")
+            print(f"  COORDINATOR ({tokens.region:<12}) {tokens.coordinator}")
+            print(f"  SITE ({tokens.site_code:<19}) {tokens.site}")
+    print(f"stockpool serving {url} (database {database.url})", flush=True)
+    uvicorn.run(create_app(database, graphiql=not args.no_graphiql), host=args.host, port=args.port, log_level="info")
+    return 0
 
 
 if __name__ == "__main__":

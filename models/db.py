@@ -81,6 +81,10 @@ class Database:
         with self._read_sessions() as session:
             yield session
 
+    def new_session(self, write: bool = False) -> Session:
+        """A session the caller begins, commits or rolls back, and closes itself (the GraphQL request does)."""
+        return (self._write_sessions if write else self._read_sessions)()
+
     def migrate(self) -> None:
         """Create or upgrade the schema to the newest migration."""
         with self.engine.begin() as connection:

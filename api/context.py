@@ -1,0 +1,102 @@
+"""Per-request context: the caller, one database session on one worker thread, and the DataLoaders.
+
+Resolvers are async; every database call of a request runs, one at a time, on that request's own thread, in
+the request's one transaction (a write transaction for mutations, committed after the answer is known, with
+the idempotency record). The event loop never blocks on the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from strawberry.dataloader import DataLoader
+
+from api.auth import Caller
+from models import Backorder, Item, Site, TransferAllocation
+from models.db import Database
+from pooling import positions
+from pooling.ledger import Pair
+
+R = TypeVar("R")
+
+
+class Context:
+    def __init__(self, db: Database, caller: Caller | None, write: bool) -> None:
+        self.db = db
+        self.caller = caller
+        self.write = write
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="request")
+        self._session: Session | None = None
+        self.loaders = Loaders(self)
+
+    @property
+    def session(self) -> Session:
+        """The request's session; use only inside `run` (on the request's thread)."""
+        if self._session is None:
+            self._session = self.db.new_session(write=self.write)
+            self._session.begin()
+        return self._session
+
+    async def run(self, work: Callable[[Session], R]) -> R:
+        """Run `work(session)` on the request's thread and wait for it without blocking the event loop."""
+        return await asyncio.wrap_future(self._thread.submit(lambda: work(self.session)))
+
+    async def finish(self, commit: bool) -> None:
+        def close() -> None:
+            if self._session is None:
+                return
+            try:
+                if commit:
+                    self._session.commit()
+                else:
+                    self._session.rollback()
+            finally:
+                self._session.close()
+                self._session = None
+
+        try:
+            await asyncio.wrap_future(self._thread.submit(close))
+        finally:
+            self._thread.shutdown(wait=False)
+
+
+class Loaders:
+    """Batch the per-row lookups of one request: a page of transfers costs a few queries, not one per row."""
+
+    def __init__(self, context: Context) -> None:
+        def batch(load: Callable[[Session, list[Any]], dict[Any, Any]]) -> DataLoader[Any, Any]:
+            async def load_many(keys: list[Any]) -> list[Any]:
+                found = await context.run(lambda session: load(session, keys))
+                return [found.get(key) for key in keys]
+
+            return DataLoader(load_fn=load_many)
+
+        self.site = batch(lambda s, ids: _by_id(s, Site, ids))
+        self.item = batch(lambda s, ids: _by_id(s, Item, ids))
+        self.backorder = batch(lambda s, ids: _by_id(s, Backorder, ids))
+        self.transfer_allocations = batch(_allocations)
+        self.waiting = batch(lambda s, pairs: {p: True for p in positions.waiting(s, pairs)})
+        self.incoming = batch(lambda s, pairs: positions.incoming(s, pairs))
+
+
+def _by_id(session: Session, model: Any, ids: Iterable[int]) -> dict[int, Any]:
+    return {row.id: row for row in session.scalars(select(model).where(model.id.in_(list(set(ids)))))}
+
+
+def _allocations(session: Session, transfer_ids: list[int]) -> dict[int, list[TransferAllocation]]:
+    found: dict[int, list[TransferAllocation]] = {i: [] for i in transfer_ids}
+    for row in session.scalars(
+        select(TransferAllocation)
+        .where(TransferAllocation.transfer_id.in_(list(set(transfer_ids))))
+        .order_by(TransferAllocation.id)
+    ):
+        found[row.transfer_id].append(row)
+    return found
+
+
+__all__ = ["Context", "Loaders", "Pair"]

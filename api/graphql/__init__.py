@@ -1,0 +1,1 @@
+"""The GraphQL layer: types, per-domain queries and mutations, the schema."""

@@ -1,0 +1,97 @@
+"""The caller (`me`), tokens (ADMIN), figures (`kpis`) and `node(id)`."""
+
+from __future__ import annotations
+
+import strawberry
+from sqlalchemy.orm import Session
+
+from api.auth import Caller, may_coordinate, may_see_site, require_admin
+from api.graphql.base import Node, RoleEnum, UserError, parse_global_id
+from api.graphql.runner import mutate, read
+from api.graphql.types import ApiToken, Backorder, Item, Kpis, Plan, Reorder, Site, Transfer
+from models import ApiToken as ApiTokenRow
+from models import Backorder as BackorderRow
+from models import Item as ItemRow
+from models import Plan as PlanRow
+from models import Reorder as ReorderRow
+from models import Role
+from models import Site as SiteRow
+from models import Transfer as TransferRow
+from pooling import access, kpis
+
+
+@strawberry.input
+class CreateApiTokenInput:
+    name: str
+    role: RoleEnum  # type: ignore[valid-type]
+    site: str | None = None
+    region: str | None = None
+
+
+@strawberry.type
+class CreateApiTokenPayload:
+    token: str | None = strawberry.field(default=None, description="The token itself: shown this once, stored hashed.")
+    api_token: ApiToken | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+def _node(session: Session, caller: Caller, value: str) -> Node | None:
+    """Any record by its opaque id, if the caller may see it; otherwise null, as for a missing one."""
+    parsed = parse_global_id(value)
+    if parsed is None:
+        return None
+    kind, pk = parsed
+    if kind == "Site" and (row := session.get(SiteRow, pk)):
+        return Site.of(row)
+    if kind == "Item" and (item := session.get(ItemRow, pk)):
+        return Item.of(item)
+    if kind == "Backorder" and (bo := session.get(BackorderRow, pk)) and may_see_site(caller, bo.site):
+        return Backorder.of(bo)
+    if (
+        kind == "Transfer"
+        and (t := session.get(TransferRow, pk))
+        and (may_see_site(caller, t.from_site) or may_see_site(caller, t.to_site))
+    ):
+        return Transfer.of(t)
+    if kind == "Reorder" and (r := session.get(ReorderRow, pk)) and may_see_site(caller, r.site):
+        return Reorder.of(r)
+    if kind == "Plan" and (p := session.get(PlanRow, pk)) and may_coordinate(caller, p.region):
+        return Plan.of(p)
+    if kind == "ApiToken" and (tok := session.get(ApiTokenRow, pk)) and (caller.is_admin or tok.id == caller.token_id):
+        return ApiToken.of(tok)
+    return None
+
+
+@strawberry.type
+class AccessQuery:
+    @strawberry.field(description="The token making this request.")
+    async def me(self, info: strawberry.Info) -> ApiToken:
+        return await read(info, lambda s, caller: ApiToken.of(s.get(ApiTokenRow, caller.token_id)))
+
+    @strawberry.field
+    async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:
+        return await read(info, lambda s, caller: _node(s, caller, id))
+
+    @strawberry.field(description="Backorder rate, fill rate, pooling and savings, for a region or the network.")
+    async def kpis(self, info: strawberry.Info, region: str | None = None) -> Kpis:
+        def work(session: Session, caller: Caller) -> Kpis:
+            scope = region
+            if caller.role != Role.ADMIN:
+                scope = caller.region  # others see their own region's figures
+            figures = kpis.kpis(session, scope)
+            return Kpis(**{name: getattr(figures, name) for name in Kpis.__annotations__})
+
+        return await read(info, work)
+
+
+@strawberry.type
+class AccessMutation:
+    @strawberry.mutation
+    async def create_api_token(self, info: strawberry.Info, input: CreateApiTokenInput) -> CreateApiTokenPayload:
+        def work(session: Session, caller: Caller) -> CreateApiTokenPayload:
+            require_admin(caller)
+            row, token = access.create_token(session, input.name, Role(input.role), input.site, input.region)
+            session.flush()
+            return CreateApiTokenPayload(token=token, api_token=ApiToken.of(row))
+
+        return await mutate(info, CreateApiTokenPayload, work)

@@ -1,0 +1,135 @@
+"""Shared GraphQL building blocks: opaque ids, the Node interface, Relay connections, typed user errors."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+import strawberry
+from sqlalchemy import Select
+from sqlalchemy.orm import Session
+
+from models import BackorderStatus, MovementReason, PlanMode, PlanStatus, Priority, ReorderStatus, Role, TransferStatus
+from pooling.errors import ErrorCode, PoolingError
+
+T = TypeVar("T")
+DEFAULT_PAGE = 50
+MAX_PAGE = 500
+
+# The domain's vocabularies are the API's enums, one definition each.
+PriorityEnum = strawberry.enum(Priority, name="Priority")
+MovementReasonEnum = strawberry.enum(MovementReason, name="MovementReason")
+BackorderStatusEnum = strawberry.enum(BackorderStatus, name="BackorderStatus")
+PlanModeEnum = strawberry.enum(PlanMode, name="PlanMode")
+PlanStatusEnum = strawberry.enum(PlanStatus, name="PlanStatus")
+TransferStatusEnum = strawberry.enum(TransferStatus, name="TransferStatus")
+ReorderStatusEnum = strawberry.enum(ReorderStatus, name="ReorderStatus")
+RoleEnum = strawberry.enum(Role, name="Role")
+
+
+def global_id(kind: str, pk: int) -> strawberry.ID:
+    return strawberry.ID(base64.urlsafe_b64encode(f"{kind}:{pk}".encode()).decode())
+
+
+def parse_global_id(value: str) -> tuple[str, int] | None:
+    """(kind, primary key) of an opaque id, or None when it is not one of ours."""
+    if not isinstance(value, str) or len(value) > 100:
+        return None
+    try:
+        kind, _, pk = base64.urlsafe_b64decode(value.encode()).decode().partition(":")
+        number = int(pk)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    return (kind, number) if kind.isalpha() and 0 < number < 2**62 else None
+
+
+def pk_of(value: str, kind: str, field: str = "id") -> int:
+    """The primary key behind an opaque id of the expected kind, or a NOT_FOUND error on the field."""
+    parsed = parse_global_id(value)
+    if parsed is None or parsed[0] != kind:
+        raise PoolingError(ErrorCode.NOT_FOUND, f"No {kind.lower()} with id {value!r}.", field)
+    return parsed[1]
+
+
+@strawberry.interface(description="An object with an opaque, globally unique id (Relay).")
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type(description="An expected failure: the input field it concerns, a code and a readable message.")
+class UserError:
+    field: str | None
+    code: str
+    message: str
+
+    @classmethod
+    def of(cls, error: PoolingError) -> UserError:
+        return cls(field=error.field, code=error.code.value, message=error.message)
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+
+
+def _cursor(pk: int) -> str:
+    return base64.urlsafe_b64encode(f"cursor:{pk}".encode()).decode()
+
+
+def _after(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
+    try:
+        kind, _, pk = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        if kind == "cursor":
+            return int(pk)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise ValueError(f"Invalid cursor {cursor!r}.")
+
+
+def paginate(
+    session: Session,
+    query: Select[Any],
+    key: Any,
+    first: int | None,
+    after: str | None,
+    to_node: Callable[[Any], T],
+    descending: bool = False,
+) -> Connection[T]:
+    """Keyset pagination on an integer key (`id`), `first` at most MAX_PAGE."""
+    size = DEFAULT_PAGE if first is None else first
+    if not 0 <= size <= MAX_PAGE:
+        raise ValueError(f"first must be between 0 and {MAX_PAGE}.")
+    start = _after(after)
+    if after is not None:
+        query = query.where(key < start if descending else key > start)
+    rows: Sequence[Any] = session.scalars(query.order_by(key.desc() if descending else key).limit(size + 1)).all()
+    page = rows[:size]
+    edges = [Edge(cursor=_cursor(row.id), node=to_node(row)) for row in page]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=len(rows) > size,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )

@@ -1,0 +1,114 @@
+"""Orders and backorders: a site orders; what its shelf cannot fill waits as a backorder."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.auth import Caller, may_see_site, site_in_scope, visible_site_ids
+from api.graphql.base import BackorderStatusEnum, Connection, PriorityEnum, UserError, paginate, pk_of
+from api.graphql.runner import mutate, read
+from api.graphql.types import Backorder
+from models import Backorder as BackorderRow
+from models import Priority, Site
+from pooling import orders
+from pooling.errors import ErrorCode, PoolingError
+
+
+@strawberry.input
+class PlaceOrderInput:
+    site: str
+    sku: str
+    quantity: int
+    priority: PriorityEnum = Priority.NORMAL  # type: ignore[valid-type]
+    needed_by: datetime | None = None
+    reference: str | None = None
+
+
+@strawberry.type
+class PlaceOrderPayload:
+    filled_quantity: int | None = None
+    backorder: Backorder | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class CancelBackorderInput:
+    id: strawberry.ID
+    reason: str | None = None
+
+
+@strawberry.type
+class CancelBackorderPayload:
+    backorder: Backorder | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+def backorder_in_scope(session: Session, caller: Caller, value: str, field: str = "id") -> BackorderRow:
+    row = session.get(BackorderRow, pk_of(value, "Backorder", field))
+    if row is None or not may_see_site(caller, row.site):
+        raise PoolingError(ErrorCode.NOT_FOUND, f"No backorder with id {value!r}.", field)
+    return row
+
+
+@strawberry.type
+class OrdersQuery:
+    @strawberry.field(description="Backorders the caller may see, oldest first.")
+    async def backorders(
+        self,
+        info: strawberry.Info,
+        region: str | None = None,
+        site: str | None = None,
+        status: list[BackorderStatusEnum] | None = None,  # type: ignore[valid-type]
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Backorder]:
+        def work(session: Session, caller: Caller) -> Connection[Backorder]:
+            query = select(BackorderRow)
+            scope = visible_site_ids(caller)
+            if scope is not None:
+                query = query.where(BackorderRow.site_id.in_(scope))
+            if region is not None:
+                query = query.where(BackorderRow.site_id.in_(select(Site.id).where(Site.region == region)))
+            if site is not None:
+                query = query.where(BackorderRow.site_id == site_in_scope(session, caller, site).id)
+            if status:
+                query = query.where(BackorderRow.status.in_(status))
+            return paginate(session, query, BackorderRow.id, first, after, Backorder.of)
+
+        return await read(info, work)
+
+
+@strawberry.type
+class OrdersMutation:
+    @strawberry.mutation(description="Fill from the site's available stock; backorder the rest.")
+    async def place_order(self, info: strawberry.Info, input: PlaceOrderInput) -> PlaceOrderPayload:
+        def work(session: Session, caller: Caller) -> PlaceOrderPayload:
+            site_in_scope(session, caller, input.site)
+            placed = orders.place_order(
+                session,
+                input.site,
+                input.sku,
+                input.quantity,
+                Priority(input.priority),
+                input.needed_by,
+                input.reference,
+                caller.name,
+            )
+            backorder = Backorder.of(placed.backorder) if placed.backorder else None
+            return PlaceOrderPayload(filled_quantity=placed.filled_quantity, backorder=backorder)
+
+        return await mutate(info, PlaceOrderPayload, work)
+
+    @strawberry.mutation
+    async def cancel_backorder(self, info: strawberry.Info, input: CancelBackorderInput) -> CancelBackorderPayload:
+        def work(session: Session, caller: Caller) -> CancelBackorderPayload:
+            row = backorder_in_scope(session, caller, input.id)
+            return CancelBackorderPayload(
+                backorder=Backorder.of(orders.cancel_backorder(session, row.id, input.reason, caller.name))
+            )
+
+        return await mutate(info, CancelBackorderPayload, work)

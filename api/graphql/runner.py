@@ -1,0 +1,86 @@
+"""How resolvers reach the domain: reads on the request's session, mutations as one savepoint each.
+
+A mutation's expected failure (a `PoolingError`) rolls its savepoint back and comes back as `errors` data;
+anything else is a bug: rolled back, logged, and answered as "Unexpected error." without internals.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
+import strawberry
+from graphql import GraphQLError
+from sqlalchemy.orm import Session
+
+from api.auth import Caller
+from api.context import Context
+from api.graphql.base import UserError
+from pooling.errors import PoolingError
+
+log = logging.getLogger("stockpool.api")
+R = TypeVar("R")
+
+
+class QueryError(GraphQLError):
+    """A query argument that cannot be answered (a bad cursor, a page too large, an unknown name)."""
+
+    def __init__(self, message: str, code: str = "INVALID") -> None:
+        super().__init__(message, extensions={"code": code})
+
+
+class Payload(Protocol):
+    errors: list[UserError]
+
+
+P = TypeVar("P", bound=Payload)
+
+
+def context(info: strawberry.Info) -> Context:
+    return info.context  # type: ignore[no-any-return]
+
+
+def caller(info: strawberry.Info) -> Caller:
+    found = context(info).caller
+    if found is None:  # the HTTP layer refuses requests without a valid token; this is a second lock
+        raise QueryError("Authentication required.", "UNAUTHENTICATED")
+    return found
+
+
+async def read(info: strawberry.Info, work: Callable[[Session, Caller], R]) -> R:
+    """Run a read on the request's session; a domain error becomes a GraphQL error with its code."""
+    who = caller(info)
+
+    def attempt(session: Session) -> R:
+        try:
+            return work(session, who)
+        except PoolingError as error:
+            raise QueryError(error.message, error.code.value) from None
+        except ValueError as error:
+            raise QueryError(str(error)) from None
+
+    return await context(info).run(attempt)
+
+
+async def mutate(info: strawberry.Info, payload: type[P], work: Callable[[Session, Caller], P]) -> P:
+    """Run one mutation in its own savepoint; typed failures come back as the payload's `errors`."""
+    who = caller(info)
+
+    def attempt(session: Session) -> P:
+        try:
+            with session.begin_nested():
+                return work(session, who)
+        except PoolingError as error:
+            return payload(errors=[UserError.of(error)])  # type: ignore[call-arg]
+
+    return await context(info).run(attempt)
+
+
+def should_mask(error: GraphQLError) -> bool:
+    """Hide the message of unexpected exceptions only; validation and domain errors speak for themselves."""
+    original = error.original_error
+    if original is None or isinstance(original, (QueryError, PoolingError)):
+        return False
+    log.error("unexpected error in %s", error.path, exc_info=original)
+    return True

@@ -1,0 +1,103 @@
+"""Stock levels (network availability, readable by every caller), the ledger, and a site's own movements."""
+
+from __future__ import annotations
+
+import strawberry
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.auth import Caller, site_in_scope
+from api.graphql.base import Connection, MovementReasonEnum, UserError, paginate
+from api.graphql.runner import mutate, read
+from api.graphql.types import Movement, StockLevel
+from models import Movement as MovementRow
+from models import MovementReason
+from models import StockLevel as StockLevelRow
+from pooling import stock
+from pooling.lookup import item_by_sku, site_by_code
+
+
+@strawberry.input
+class SetStockPolicyInput:
+    site: str
+    sku: str
+    safety_stock: int
+    reorder_point: int
+
+
+@strawberry.type
+class SetStockPolicyPayload:
+    stock_level: StockLevel | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input(description="quantity is signed: CONSUMPTION and DAMAGE negative, COUNT_ADJUSTMENT either.")
+class RecordMovementInput:
+    site: str
+    sku: str
+    quantity: int
+    reason: MovementReasonEnum  # type: ignore[valid-type]
+    note: str | None = None
+
+
+@strawberry.type
+class RecordMovementPayload:
+    stock_level: StockLevel | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class StockQuery:
+    @strawberry.field(description="Stock positions by site and/or sku: the network's availability.")
+    async def stock_levels(
+        self,
+        info: strawberry.Info,
+        site: str | None = None,
+        sku: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[StockLevel]:
+        def work(session: Session, _: Caller) -> Connection[StockLevel]:
+            query = select(StockLevelRow)
+            if site is not None:
+                query = query.where(StockLevelRow.site_id == site_by_code(session, site).id)
+            if sku is not None:
+                query = query.where(StockLevelRow.item_id == item_by_sku(session, sku).id)
+            return paginate(session, query, StockLevelRow.id, first, after, StockLevel.of)
+
+        return await read(info, work)
+
+    @strawberry.field(description="The ledger of one (site, sku), newest first.")
+    async def movements(
+        self, info: strawberry.Info, site: str, sku: str, first: int | None = None, after: str | None = None
+    ) -> Connection[Movement]:
+        def work(session: Session, caller: Caller) -> Connection[Movement]:
+            site_row, item = site_in_scope(session, caller, site), item_by_sku(session, sku)
+            query = select(MovementRow).where(MovementRow.site_id == site_row.id, MovementRow.item_id == item.id)
+            return paginate(session, query, MovementRow.id, first, after, Movement.of, descending=True)
+
+        return await read(info, work)
+
+
+@strawberry.type
+class StockMutation:
+    @strawberry.mutation
+    async def set_stock_policy(self, info: strawberry.Info, input: SetStockPolicyInput) -> SetStockPolicyPayload:
+        def work(session: Session, caller: Caller) -> SetStockPolicyPayload:
+            site_in_scope(session, caller, input.site)
+            level = stock.set_stock_policy(session, input.site, input.sku, input.safety_stock, input.reorder_point)
+            return SetStockPolicyPayload(stock_level=StockLevel.of(level))
+
+        return await mutate(info, SetStockPolicyPayload, work)
+
+    @strawberry.mutation
+    async def record_movement(self, info: strawberry.Info, input: RecordMovementInput) -> RecordMovementPayload:
+        def work(session: Session, caller: Caller) -> RecordMovementPayload:
+            site_in_scope(session, caller, input.site)
+            level = stock.record_movement(
+                session, input.site, input.sku, input.quantity, MovementReason(input.reason), caller.name, input.note
+            )
+            session.flush()
+            return RecordMovementPayload(stock_level=StockLevel.of(level))
+
+        return await mutate(info, RecordMovementPayload, work)

@@ -1,0 +1,441 @@
+"""The GraphQL object types: snapshots of the domain's rows, with related records resolved by DataLoaders.
+
+The ORM rows stay private: each type copies what it shows (so a stored answer replays unchanged) and keeps
+the ids it needs to load its neighbours.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import strawberry
+from strawberry import Private
+
+import models as rows
+from api.graphql.base import (
+    BackorderStatusEnum,
+    MovementReasonEnum,
+    Node,
+    PlanModeEnum,
+    PlanStatusEnum,
+    PriorityEnum,
+    ReorderStatusEnum,
+    RoleEnum,
+    TransferStatusEnum,
+    global_id,
+)
+from pooling.backorders import surplus as surplus_rule
+
+
+@strawberry.type
+class Site(Node):
+    id: strawberry.ID
+    code: str
+    name: str
+    region: str
+    latitude: float | None
+    longitude: float | None
+    active: bool
+    pk: Private[int]
+
+    @classmethod
+    def of(cls, row: rows.Site) -> Site:
+        return cls(
+            id=global_id("Site", row.id),
+            code=row.code,
+            name=row.name,
+            region=row.region,
+            latitude=row.latitude,
+            longitude=row.longitude,
+            active=row.active,
+            pk=row.id,
+        )
+
+
+@strawberry.type
+class Item(Node):
+    id: strawberry.ID
+    sku: str
+    name: str
+    unit: str
+    unit_cost: Decimal
+    supplier_lead_time_days: int
+    purchasable: bool
+    pk: Private[int]
+
+    @classmethod
+    def of(cls, row: rows.Item) -> Item:
+        return cls(
+            id=global_id("Item", row.id),
+            sku=row.sku,
+            name=row.name,
+            unit=row.unit,
+            unit_cost=row.unit_cost,
+            supplier_lead_time_days=row.supplier_lead_time_days,
+            purchasable=row.purchasable,
+            pk=row.id,
+        )
+
+
+async def _site(info: strawberry.Info, site_id: int) -> Site:
+    return Site.of(await info.context.loaders.site.load(site_id))
+
+
+async def _item(info: strawberry.Info, item_id: int) -> Item:
+    return Item.of(await info.context.loaders.item.load(item_id))
+
+
+@strawberry.type
+class Lane:
+    unit_cost: Decimal
+    lead_time_hours: int
+    capacity: int | None
+    active: bool
+    from_site_id: Private[int]
+    to_site_id: Private[int]
+
+    @strawberry.field
+    async def from_site(self, info: strawberry.Info) -> Site:
+        return await _site(info, self.from_site_id)
+
+    @strawberry.field
+    async def to_site(self, info: strawberry.Info) -> Site:
+        return await _site(info, self.to_site_id)
+
+    @classmethod
+    def of(cls, row: rows.Lane) -> Lane:
+        return cls(
+            unit_cost=row.unit_cost,
+            lead_time_hours=row.lead_time_hours,
+            capacity=row.capacity,
+            active=row.active,
+            from_site_id=row.from_site_id,
+            to_site_id=row.to_site_id,
+        )
+
+
+@strawberry.type
+class StockLevel(Node):
+    id: strawberry.ID
+    on_hand: int
+    reserved: int
+    available: int
+    safety_stock: int
+    reorder_point: int
+    site_id: Private[int]
+    item_id: Private[int]
+
+    @strawberry.field
+    async def site(self, info: strawberry.Info) -> Site:
+        return await _site(info, self.site_id)
+
+    @strawberry.field
+    async def item(self, info: strawberry.Info) -> Item:
+        return await _item(info, self.item_id)
+
+    @strawberry.field(description="Units on their way: approved or shipped transfers in, ordered reorders.")
+    async def incoming(self, info: strawberry.Info) -> int:
+        return int(await info.context.loaders.incoming.load((self.site_id, self.item_id)) or 0)
+
+    @strawberry.field(description="Available above safety stock; 0 while the site waits for the item itself.")
+    async def surplus(self, info: strawberry.Info) -> int:
+        waiting = bool(await info.context.loaders.waiting.load((self.site_id, self.item_id)))
+        return surplus_rule(self._as_row(), waiting)
+
+    def _as_row(self) -> rows.StockLevel:
+        return rows.StockLevel(on_hand=self.on_hand, reserved=self.reserved, safety_stock=self.safety_stock)
+
+    @classmethod
+    def of(cls, row: rows.StockLevel) -> StockLevel:
+        return cls(
+            id=global_id("StockLevel", row.id),
+            on_hand=row.on_hand,
+            reserved=row.reserved,
+            available=row.available,
+            safety_stock=row.safety_stock,
+            reorder_point=row.reorder_point,
+            site_id=row.site_id,
+            item_id=row.item_id,
+        )
+
+
+@strawberry.type
+class Movement:
+    quantity: int
+    reason: MovementReasonEnum  # type: ignore[valid-type]
+    note: str | None
+    actor: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: rows.Movement) -> Movement:
+        return cls(quantity=row.quantity, reason=row.reason, note=row.note, actor=row.actor, created_at=row.created_at)
+
+
+@strawberry.type
+class Backorder(Node):
+    id: strawberry.ID
+    quantity: int
+    fulfilled: int
+    covered: int
+    open: int
+    priority: PriorityEnum  # type: ignore[valid-type]
+    status: BackorderStatusEnum  # type: ignore[valid-type]
+    needed_by: datetime | None
+    reference: str | None
+    created_at: datetime
+    site_id: Private[int]
+    item_id: Private[int]
+
+    @strawberry.field
+    async def site(self, info: strawberry.Info) -> Site:
+        return await _site(info, self.site_id)
+
+    @strawberry.field
+    async def item(self, info: strawberry.Info) -> Item:
+        return await _item(info, self.item_id)
+
+    @classmethod
+    def of(cls, row: rows.Backorder) -> Backorder:
+        return cls(
+            id=global_id("Backorder", row.id),
+            quantity=row.quantity,
+            fulfilled=row.fulfilled,
+            covered=row.covered,
+            open=row.open,
+            priority=row.priority,
+            status=row.status,
+            needed_by=row.needed_by,
+            reference=row.reference,
+            created_at=row.created_at,
+            site_id=row.site_id,
+            item_id=row.item_id,
+        )
+
+
+@strawberry.type
+class Allocation:
+    quantity: int
+    backorder_id: Private[int]
+
+    @strawberry.field
+    async def backorder(self, info: strawberry.Info) -> Backorder:
+        return Backorder.of(await info.context.loaders.backorder.load(self.backorder_id))
+
+
+@strawberry.type
+class Transfer(Node):
+    id: strawberry.ID
+    status: TransferStatusEnum  # type: ignore[valid-type]
+    quantity: int
+    unit_cost: Decimal
+    lead_time_hours: int
+    quantity_received: int | None
+    created_at: datetime
+    approved_at: datetime | None
+    shipped_at: datetime | None
+    received_at: datetime | None
+    pk: Private[int | None]
+    from_site_id: Private[int]
+    to_site_id: Private[int]
+    item_id: Private[int]
+    known_allocations: Private[list[Allocation] | None]
+
+    @strawberry.field
+    def quantity_lost(self) -> int | None:
+        return None if self.quantity_received is None else self.quantity - self.quantity_received
+
+    @strawberry.field
+    async def from_site(self, info: strawberry.Info) -> Site:
+        return await _site(info, self.from_site_id)
+
+    @strawberry.field
+    async def to_site(self, info: strawberry.Info) -> Site:
+        return await _site(info, self.to_site_id)
+
+    @strawberry.field
+    async def item(self, info: strawberry.Info) -> Item:
+        return await _item(info, self.item_id)
+
+    @strawberry.field(description="The backorders this transfer serves, and how many units each.")
+    async def allocations(self, info: strawberry.Info) -> list[Allocation]:
+        if self.known_allocations is not None:
+            return self.known_allocations
+        rows = await info.context.loaders.transfer_allocations.load(self.pk)
+        return [Allocation(quantity=a.quantity, backorder_id=a.backorder_id) for a in rows]
+
+    @classmethod
+    def of(cls, row: rows.Transfer, number: int = 0, with_allocations: bool = False) -> Transfer:
+        """`number` names a transfer of a dry run, which has no row id."""
+        allocations = (
+            [Allocation(quantity=a.quantity, backorder_id=a.backorder_id) for a in row.allocations]
+            if with_allocations
+            else None
+        )
+        return cls(
+            id=global_id("Transfer", row.id) if row.id else global_id("DryRunTransfer", number),
+            status=row.status,
+            quantity=row.quantity,
+            unit_cost=row.unit_cost,
+            lead_time_hours=row.lead_time_hours,
+            quantity_received=row.quantity_received,
+            created_at=row.created_at,
+            approved_at=row.approved_at,
+            shipped_at=row.shipped_at,
+            received_at=row.received_at,
+            pk=row.id,
+            from_site_id=row.from_site_id if row.from_site_id else row.from_site.id,
+            to_site_id=row.to_site_id if row.to_site_id else row.to_site.id,
+            item_id=row.item_id if row.item_id else row.item.id,
+            known_allocations=allocations,
+        )
+
+
+@strawberry.type
+class Reorder(Node):
+    id: strawberry.ID
+    status: ReorderStatusEnum  # type: ignore[valid-type]
+    quantity: int
+    unit_cost: Decimal
+    quantity_received: int | None
+    created_at: datetime
+    ordered_at: datetime | None
+    received_at: datetime | None
+    site_id: Private[int]
+    item_id: Private[int]
+
+    @strawberry.field
+    async def site(self, info: strawberry.Info) -> Site:
+        return await _site(info, self.site_id)
+
+    @strawberry.field
+    async def item(self, info: strawberry.Info) -> Item:
+        return await _item(info, self.item_id)
+
+    @classmethod
+    def of(cls, row: rows.Reorder, number: int = 0) -> Reorder:
+        return cls(
+            id=global_id("Reorder", row.id) if row.id else global_id("DryRunReorder", number),
+            status=row.status,
+            quantity=row.quantity,
+            unit_cost=row.unit_cost,
+            quantity_received=row.quantity_received,
+            created_at=row.created_at,
+            ordered_at=row.ordered_at,
+            received_at=row.received_at,
+            site_id=row.site_id if row.site_id else row.site.id,
+            item_id=row.item_id if row.item_id else row.item.id,
+        )
+
+
+@strawberry.type
+class Unmet:
+    quantity: int
+    site_id: Private[int]
+    item_id: Private[int]
+
+    @strawberry.field
+    async def site(self, info: strawberry.Info) -> Site:
+        return await _site(info, self.site_id)
+
+    @strawberry.field
+    async def item(self, info: strawberry.Info) -> Item:
+        return await _item(info, self.item_id)
+
+
+@strawberry.type
+class PlanSummary:
+    units_requested: int
+    units_by_transfer: int
+    units_by_reorder: int
+    units_unmet: int
+    transfer_cost: Decimal
+    reorder_cost: Decimal
+    total_cost: Decimal
+    all_external_cost: Decimal
+    savings: Decimal
+    solve_millis: int
+    nodes: int
+    arcs: int
+
+
+@strawberry.type
+class Plan(Node):
+    id: strawberry.ID
+    region: str
+    status: PlanStatusEnum  # type: ignore[valid-type]
+    mode: PlanModeEnum  # type: ignore[valid-type]
+    created_at: datetime
+    summary: PlanSummary
+    transfers: list[Transfer]
+    reorders: list[Reorder]
+    unmet: list[Unmet]
+
+    @classmethod
+    def of(cls, row: rows.Plan) -> Plan:
+        total = row.transfer_cost + row.reorder_cost
+        return cls(
+            id=global_id("Plan", row.id) if row.id else global_id("DryRunPlan", 1),
+            region=row.region,
+            status=row.status,
+            mode=row.mode,
+            created_at=row.created_at,
+            summary=PlanSummary(
+                units_requested=row.units_requested,
+                units_by_transfer=row.units_by_transfer,
+                units_by_reorder=row.units_by_reorder,
+                units_unmet=row.units_unmet,
+                transfer_cost=row.transfer_cost,
+                reorder_cost=row.reorder_cost,
+                total_cost=total,
+                all_external_cost=row.all_external_cost,
+                savings=row.all_external_cost - total,
+                solve_millis=row.solve_millis,
+                nodes=row.nodes,
+                arcs=row.arcs,
+            ),
+            transfers=[Transfer.of(t, n, with_allocations=True) for n, t in enumerate(row.transfers, 1)],
+            reorders=[Reorder.of(r, n) for n, r in enumerate(row.reorders, 1)],
+            unmet=[Unmet(quantity=u.quantity, site_id=u.site.id, item_id=u.item.id) for u in row.unmet],
+        )
+
+
+@strawberry.type
+class ApiToken(Node):
+    id: strawberry.ID
+    name: str
+    role: RoleEnum  # type: ignore[valid-type]
+    region: str | None
+    created_at: datetime | None
+    revoked_at: datetime | None
+    site_id: Private[int | None]
+
+    @strawberry.field
+    async def site(self, info: strawberry.Info) -> Site | None:
+        return await _site(info, self.site_id) if self.site_id else None
+
+    @classmethod
+    def of(cls, row: rows.ApiToken) -> ApiToken:
+        return cls(
+            id=global_id("ApiToken", row.id),
+            name=row.name,
+            role=row.role,
+            region=row.region,
+            created_at=row.created_at,
+            revoked_at=row.revoked_at,
+            site_id=row.site_id,
+        )
+
+
+@strawberry.type
+class Kpis:
+    orders_placed: int
+    orders_backordered: int
+    backorder_rate: float
+    fill_rate: float
+    open_backorder_units: int
+    units_pooled: int
+    units_reordered: int
+    pooled_share: float
+    savings: Decimal

@@ -1,0 +1,87 @@
+"""A real uvicorn server on 127.0.0.1 over the test database, and an HTTP client that speaks GraphQL to it."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from graphql import OperationDefinitionNode, parse, print_ast
+from pooling.access import create_token
+
+from api.app import create_app
+from models import Role
+from models.db import Database
+
+EXAMPLES = Path(__file__).parents[2] / "examples" / "operations.graphql"
+
+
+def operations() -> dict[str, str]:
+    """The example operations by name, each as a standalone document."""
+    document = parse(EXAMPLES.read_text())
+    return {
+        d.name.value: print_ast(d) for d in document.definitions if isinstance(d, OperationDefinitionNode) and d.name
+    }
+
+
+@pytest.fixture(scope="session")
+def server(migrated: Database) -> Iterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(create_app(migrated), host="127.0.0.1", port=port, log_level="warning")
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not instance.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    instance.should_exit = True
+    thread.join(timeout=10)
+
+
+class Client:
+    """Posts operations with a token; `op` runs an example operation by name."""
+
+    def __init__(self, base: str, token: str | None) -> None:
+        self.base = base
+        self.token = token
+        self.http = httpx.Client(base_url=base, timeout=60)
+
+    def post(self, query: str, variables: dict[str, Any] | None = None, key: str | None = None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        return self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+
+    def gql(self, query: str, variables: dict[str, Any] | None = None, key: str | None = None) -> dict[str, Any]:
+        response = self.post(query, variables, key)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert "errors" not in body, body["errors"]
+        return body["data"]  # type: ignore[no-any-return]
+
+    def op(self, name: str, key: str | None = None, **variables: Any) -> dict[str, Any]:
+        return self.gql(operations()[name], variables, key)
+
+
+@pytest.fixture
+def tokens(db: Database) -> dict[str, str]:
+    """Tokens for an ADMIN; more are made by the tests through createApiToken."""
+    with db.transaction() as s:
+        _, admin = create_token(s, "test admin", Role.ADMIN)
+    return {"admin": admin}
+
+
+@pytest.fixture
+def admin(server: str, tokens: dict[str, str]) -> Client:
+    return Client(server, tokens["admin"])

@@ -1,0 +1,228 @@
+"""Every operation of examples/operations.graphql, exactly as written, over HTTP, with its answers checked."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.api.conftest import EXAMPLES, Client, operations
+
+SHARED = Path(__file__).parents[3] / "shared" / "examples" / "operations.graphql"
+
+
+def test_the_project_copy_is_the_shared_file() -> None:
+    if not SHARED.exists():
+        pytest.fail(f"{SHARED} is missing: the project is checked out without ../shared beside it")
+    assert EXAMPLES.read_text() == SHARED.read_text()
+
+
+def test_every_example_operation(admin: Client, server: str) -> None:
+    ran = set()
+
+    def run(client: Client, name: str, **variables: object) -> dict:
+        ran.add(name)
+        data = client.op(name, **variables)
+        (payload,) = data.values()
+        if isinstance(payload, dict) and "errors" in payload:
+            assert payload["errors"] == [], (name, payload["errors"])
+        return payload
+
+    for code, region in (("LAB-N", "west"), ("LAB-S", "west"), ("LAB-E", "east")):
+        site = run(
+            admin,
+            "CreateSite",
+            input={"code": code, "name": f"{code} lab", "region": region, "latitude": 51.5, "longitude": -0.1},
+        )["site"]
+        assert (site["code"], site["region"]) == (code, region) and site["id"]
+    item = run(
+        admin,
+        "CreateItem",
+        input={
+            "sku": "RGT-001",
+            "name": "PCR master mix",
+            "unit": "kit",
+            "unitCost": "42.50",
+            "supplierLeadTimeDays": 10,
+            "purchasable": True,
+        },
+    )["item"]
+    assert (item["sku"], item["unitCost"], item["supplierLeadTimeDays"], item["purchasable"]) == (
+        "RGT-001",
+        "42.50",
+        10,
+        True,
+    )
+    run(
+        admin,
+        "CreateItem",
+        input={
+            "sku": "SWB-010",
+            "name": "Swab",
+            "unit": "each",
+            "unitCost": "0.80",
+            "supplierLeadTimeDays": 3,
+            "purchasable": True,
+        },
+    )
+    lane = run(
+        admin,
+        "SetLane",
+        input={"fromSite": "LAB-N", "toSite": "LAB-S", "unitCost": "1.20", "leadTimeHours": 6, "capacity": None},
+    )["lane"]
+    assert lane == {
+        "fromSite": {"code": "LAB-N"},
+        "toSite": {"code": "LAB-S"},
+        "unitCost": "1.20",
+        "leadTimeHours": 6,
+        "capacity": None,
+        "active": True,
+    }
+
+    def token(**input: object) -> Client:
+        made = run(admin, "CreateApiToken", input=input)
+        assert made["apiToken"]["role"] == input["role"] and made["token"].startswith("sp_")
+        return Client(server, made["token"])
+
+    north = token(name="north lab LIMS", role="SITE", site="LAB-N")
+    south = token(name="south lab LIMS", role="SITE", site="LAB-S")
+    west = token(name="west coordinator", role="COORDINATOR", region="west")
+
+    level = run(
+        north, "SetStockPolicy", input={"site": "LAB-N", "sku": "RGT-001", "safetyStock": 5, "reorderPoint": 8}
+    )["stockLevel"]
+    assert level == {"onHand": 0, "reserved": 0, "available": 0, "safetyStock": 5, "reorderPoint": 8}
+    level = run(
+        north,
+        "RecordMovement",
+        input={"site": "LAB-N", "sku": "RGT-001", "quantity": 40, "reason": "RECEIPT", "note": "delivery 123"},
+    )["stockLevel"]
+    assert level == {
+        "site": {"code": "LAB-N"},
+        "item": {"sku": "RGT-001"},
+        "onHand": 40,
+        "reserved": 0,
+        "available": 40,
+        "incoming": 0,
+    }
+
+    placed = run(
+        south,
+        "PlaceOrder",
+        input={
+            "site": "LAB-S",
+            "sku": "RGT-001",
+            "quantity": 12,
+            "priority": "CRITICAL",
+            "neededBy": "2026-12-01T08:00:00Z",
+            "reference": "req-7781",
+        },
+    )
+    assert placed["filledQuantity"] == 0
+    assert {k: placed["backorder"][k] for k in ("quantity", "status", "priority")} == {
+        "quantity": 12,
+        "status": "OPEN",
+        "priority": "CRITICAL",
+    }
+    critical_backorder = placed["backorder"]["id"]
+    run(south, "PlaceOrder", input={"site": "LAB-S", "sku": "SWB-010", "quantity": 5})
+
+    stock = north.op("SiteStock", site="LAB-N", first=10)["stockLevels"]
+    ran.add("SiteStock")
+    assert [e["node"] for e in stock["edges"]] == [
+        {
+            "item": {"sku": "RGT-001"},
+            "onHand": 40,
+            "reserved": 0,
+            "available": 40,
+            "incoming": 0,
+            "safetyStock": 5,
+            "reorderPoint": 8,
+            "surplus": 35,
+        }
+    ]
+    assert stock["pageInfo"]["hasNextPage"] is False
+    who = south.op("WhoHasIt", sku="RGT-001")["stockLevels"]["edges"]
+    ran.add("WhoHasIt")
+    assert {e["node"]["site"]["code"]: (e["node"]["available"], e["node"]["surplus"]) for e in who} == {
+        "LAB-N": (40, 35),
+        "LAB-S": (0, 0),
+    }
+
+    plan = run(west, "Rebalance", input={"region": "west", "mode": "POOL_FIRST", "skus": None, "dryRun": False})["plan"]
+    assert (plan["status"], plan["mode"]) == ("CURRENT", "POOL_FIRST")
+    summary = plan["summary"]
+    assert {k: summary[k] for k in ("unitsRequested", "unitsByTransfer", "unitsByReorder", "unitsUnmet")} == {
+        "unitsRequested": 17,
+        "unitsByTransfer": 12,
+        "unitsByReorder": 5,
+        "unitsUnmet": 0,
+    }
+    money = {k: Decimal(summary[k]) for k in ("transferCost", "reorderCost", "totalCost", "allExternalCost", "savings")}
+    assert money == {
+        "transferCost": Decimal("14.40"),
+        "reorderCost": Decimal("4.00"),
+        "totalCost": Decimal("18.40"),
+        "allExternalCost": Decimal("514.00"),
+        "savings": Decimal("495.60"),
+    }
+    (transfer,) = plan["transfers"]
+    assert (transfer["fromSite"], transfer["toSite"], transfer["item"], transfer["quantity"], transfer["status"]) == (
+        {"code": "LAB-N"},
+        {"code": "LAB-S"},
+        {"sku": "RGT-001"},
+        12,
+        "SUGGESTED",
+    )
+    assert transfer["allocations"] == [{"backorder": {"id": critical_backorder}, "quantity": 12}]
+    (reorder,) = plan["reorders"]
+    assert (reorder["site"], reorder["item"], reorder["quantity"]) == ({"code": "LAB-S"}, {"sku": "SWB-010"}, 5)
+    assert plan["unmet"] == []
+
+    pending = west.op("PendingTransfers", region="west")["transfers"]["edges"]
+    ran.add("PendingTransfers")
+    assert [e["node"]["id"] for e in pending] == [transfer["id"]]
+
+    approved = run(west, "ApproveTransfers", input={"ids": [transfer["id"]]})
+    assert approved["transfers"] == [{"id": transfer["id"], "status": "APPROVED"}]
+    open_now = west.op("OpenBackorders", region="west", first=10)["backorders"]
+    ran.add("OpenBackorders")
+    assert [(e["node"]["item"]["sku"], e["node"]["open"]) for e in open_now["edges"]] == [("SWB-010", 5)]
+
+    shipped = run(north, "ShipTransfer", input={"id": transfer["id"]})["transfer"]
+    assert shipped["status"] == "SHIPPED" and shipped["shippedAt"]
+    received = run(south, "ReceiveTransfer", input={"id": transfer["id"], "quantityReceived": 12})["transfer"]
+    assert (received["status"], received["quantityReceived"]) == ("RECEIVED", 12) and received["receivedAt"]
+
+    assert run(west, "ApproveReorders", input={"ids": [reorder["id"]]})["reorders"] == [
+        {"id": reorder["id"], "status": "ORDERED"}
+    ]
+    assert run(south, "ReceiveReorder", input={"id": reorder["id"], "quantityReceived": 5})["reorder"] == {
+        "id": reorder["id"],
+        "status": "RECEIVED",
+    }
+
+    figures = west.op("Figures", region="west")["kpis"]
+    ran.add("Figures")
+    assert figures["ordersPlaced"] == 2 and figures["ordersBackordered"] == 2
+    assert figures["backorderRate"] == pytest.approx(100.0) and figures["fillRate"] == pytest.approx(0.0)
+    assert (figures["openBackorderUnits"], figures["unitsPooled"], figures["unitsReordered"]) == (0, 12, 5)
+    assert figures["pooledShare"] == pytest.approx(12 / 17)
+    assert Decimal(figures["savings"]) == Decimal("495.60")
+
+    ledger = south.op("Ledger", site="LAB-S", sku="RGT-001")["movements"]["edges"]
+    ran.add("Ledger")
+    assert [(e["node"]["quantity"], e["node"]["reason"]) for e in ledger] == [
+        (-12, "BACKORDER_FILL"),
+        (12, "TRANSFER_IN"),
+    ]
+
+    again = run(south, "PlaceOrder", input={"site": "LAB-S", "sku": "RGT-001", "quantity": 3})
+    second = run(west, "Rebalance", input={"region": "west", "dryRun": False})["plan"]["transfers"]
+    rejected = run(west, "RejectTransfers", input={"ids": [second[0]["id"]], "reason": "courier strike"})
+    assert rejected["transfers"] == [{"id": second[0]["id"], "status": "REJECTED"}]
+    cancelled = run(south, "CancelBackorder", input={"id": again["backorder"]["id"], "reason": "no longer needed"})
+    assert cancelled["backorder"] == {"id": again["backorder"]["id"], "status": "CANCELLED"}
+
+    assert ran == set(operations()), set(operations()) - ran
