@@ -48,3 +48,25 @@ def test_check_is_clean_then_names_exactly_the_corrupted_pairs(db: Database) -> 
     as_json = json.loads(run_check(db, "--json").stdout)
     assert as_json["ok"] is False
     assert {(b["site"], b["sku"]) for b in as_json["breaches"]} == {("A", "X"), ("B", "Y")}
+
+
+def test_token_create_prints_the_token_alone_on_its_last_line(db: Database) -> None:
+    build_network(db, {"LAB-N": "west"}, {"X": "1.00"})
+    env = {**os.environ, "DATABASE_URL": db.url}
+    made = subprocess.run(
+        [sys.executable, "-m", "api.cli", "token", "create", "--role", "SITE", "--site", "LAB-N", "--name", "lims"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.strip().splitlines()[-1]
+    assert token.startswith("sp_") and " " not in token
+    from pooling.access import authenticate
+
+    with db.reading() as s:
+        row = authenticate(s, token)
+        assert row is not None and row.role == "SITE" and row.token_hash != token
+    bad = subprocess.run(
+        [sys.executable, "-m", "api.cli", "token", "create", "--role", "SITE", "--site", "NOPE", "--name", "x"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert bad.returncode == 2 and "NOPE" in bad.stderr
