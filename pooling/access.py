@@ -54,7 +54,9 @@ def create_token(
         if site is None:
             raise PoolingError(ErrorCode.INVALID, "A SITE token needs the site it acts for.", "site")
         if region is not None:
-            raise PoolingError(ErrorCode.INVALID, "A SITE token takes its region from its site; give no region.", "region")
+            raise PoolingError(
+                ErrorCode.INVALID, "A SITE token takes its region from its site; give no region.", "region"
+            )
         site_id = site_by_code(session, site).id
     elif role == Role.COORDINATOR:
         if site is not None:
@@ -87,7 +89,9 @@ def authenticate(session: Session, token: str) -> ApiToken | None:
     """The live token row for a presented token; None when it is unknown or revoked."""
     if not token:
         return None
-    return session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None)))
+    return session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+    )
 
 
 def revoke_token(session: Session, token_id: int) -> ApiToken:
