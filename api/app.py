@@ -8,7 +8,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from graphql import OperationType, parse
+from graphql import OperationDefinitionNode, OperationType, parse
 from graphql.error import GraphQLSyntaxError
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -38,9 +38,10 @@ def _is_mutation(body: dict[str, Any]) -> bool:
         return False
     name = body.get("operationName")
     for definition in document.definitions:
-        operation = getattr(definition, "operation", None)
-        if operation is not None and (name is None or getattr(definition.name, "value", None) == name):
-            return bool(operation == OperationType.MUTATION)
+        if isinstance(definition, OperationDefinitionNode) and (
+            name is None or (definition.name is not None and definition.name.value == name)
+        ):
+            return definition.operation == OperationType.MUTATION
     return False
 
 
@@ -99,7 +100,7 @@ class GraphQLEndpoint:
                     )
                 if stored is not None:
                     return Response(stored, media_type="application/json", headers={"Idempotent-Replayed": "true"})
-            response = await self.view.run(request, context=context)
+            response = await self.view.run(request, context=context)  # type: ignore[call-overload]
             if write and response.status_code == 200:
                 if key is not None:
                     answer = bytes(response.body).decode()

@@ -44,6 +44,10 @@ def approve_reorders(session: Session, ids: Sequence[int], actor: str | None = N
     reorders, _ = _locked(session, ids)
     for reorder in reorders:
         _expect(reorder, ReorderStatus.SUGGESTED, "approved", "ids")
+        if not reorder.item.purchasable:
+            raise PoolingError(
+                ErrorCode.STALE_SUGGESTION, f"{reorder.item.sku} can no longer be bought (reorder {reorder.id}).", "ids"
+            )
         for allocation in reorder.allocations:
             if allocation.quantity > allocation.backorder.open:
                 raise PoolingError(
@@ -75,9 +79,9 @@ def reject_reorders(
 
 def receive_reorder(session: Session, reorder_id: int, quantity_received: int, actor: str | None = None) -> Reorder:
     """Book a delivery in (it may differ from what was ordered); it fills the covered backorders first."""
-    check_quantity(quantity_received, "quantityReceived", positive=False)
     if quantity_received < 0:
         raise PoolingError(ErrorCode.INVALID_QUANTITY, "The received quantity cannot be negative.", "quantityReceived")
+    check_quantity(quantity_received, "quantityReceived", positive=False)
     (reorder,), levels = _locked(session, [reorder_id])
     _expect(reorder, ReorderStatus.ORDERED, "received", "id")
     level = levels[(reorder.site_id, reorder.item_id)]

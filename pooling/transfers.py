@@ -82,9 +82,9 @@ def approve_transfers(session: Session, ids: Sequence[int], actor: str | None = 
 
 def _check_lane(session: Session, transfer: Transfer) -> None:
     lane = session.get(Lane, transfer.lane_id)
-    if lane is None or not lane.active:
+    if lane is None or not lane.active or not (transfer.from_site.active and transfer.to_site.active):
         raise PoolingError(
-            ErrorCode.STALE_SUGGESTION, f"The lane of transfer {transfer.id} is no longer active.", "ids"
+            ErrorCode.STALE_SUGGESTION, f"The lane or a site of transfer {transfer.id} is no longer active.", "ids"
         )
     if lane.capacity is None:
         return

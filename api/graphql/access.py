@@ -66,7 +66,7 @@ def _node(session: Session, caller: Caller, value: str) -> Node | None:
 class AccessQuery:
     @strawberry.field(description="The token making this request.")
     async def me(self, info: strawberry.Info) -> ApiToken:
-        return await read(info, lambda s, caller: ApiToken.of(s.get(ApiTokenRow, caller.token_id)))
+        return await read(info, lambda s, caller: ApiToken.of(s.get_one(ApiTokenRow, caller.token_id)))
 
     @strawberry.field
     async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:
