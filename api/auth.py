@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pooling.access import authenticate
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import ApiToken, Role, Site
+from pooling.access import authenticate
 from pooling.errors import ErrorCode, PoolingError
 
 

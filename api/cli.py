@@ -8,6 +8,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from sqlalchemy.exc import OperationalError
+
 from models import Role
 from models.db import Database
 from pooling.audit import audit
@@ -32,6 +34,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     create.add_argument("--region", help="the region (COORDINATOR tokens)")
     create.add_argument("--name", required=True)
 
+    nightly = commands.add_parser("rebalance", help="rebalance regions (the nightly job); see --help for exit codes")
+    from api.nightly import add_arguments
+
+    add_arguments(nightly)
+
     check = commands.add_parser("check", help="verify the ledger invariants; exit 1 if any is broken")
     check.add_argument("--json", action="store_true", help="print one JSON document")
     commands.add_parser("migrate", help="create or upgrade the database schema")
@@ -39,13 +46,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     database = Database(args.database_url)
     try:
-        database.migrate()
+        try:
+            database.migrate()
+        except OperationalError as error:
+            print(f"error: database unreachable: {error.orig}", file=sys.stderr)
+            return 4
         if args.command == "check":
             return _check(database, args.json)
         if args.command == "token":
             return _create_token(database, args)
         if args.command == "serve":
             return _serve(database, args)
+        if args.command == "rebalance":
+            from api import nightly
+
+            return nightly.run(database, args)
         return 0
     finally:
         database.dispose()

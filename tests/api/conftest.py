@@ -13,11 +13,11 @@ import httpx
 import pytest
 import uvicorn
 from graphql import OperationDefinitionNode, parse, print_ast
-from pooling.access import create_token
 
 from api.app import create_app
 from models import Role
 from models.db import Database
+from pooling.access import create_token
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "operations.graphql"
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import threading
 
 import pytest
-from pooling.access import create_token
 from sqlalchemy import func, select
 
 from models import Backorder, Role
 from models.db import Database
+from pooling.access import create_token
 from tests.api.conftest import Client, operations
 from tests.factories import build_network, receive
 

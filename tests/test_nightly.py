@@ -1,0 +1,134 @@
+"""`stockpool rebalance`: dry runs, commits, auto-approval policies, JSON, exit codes, one run per region at a time."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from api.cli import main as stockpool
+from models import Plan, PlanMode, PlanStatus, Priority, Reorder, ReorderStatus, StockLevel, Transfer, TransferStatus
+from models.db import Database
+from pooling import network, orders
+from pooling.audit import audit
+from pooling.nightly import run_region
+from tests.factories import build_network, receive
+
+
+@pytest.fixture
+def region(db: Database) -> Database:
+    """west: donors A (cheap lane, 1.00) and B (dear lane, 3.00) for C; CRITICAL and LOW backorders at C; an
+    unbuyable item nobody holds at C too (unmet)."""
+    build_network(db, {"A": "west", "B": "west", "C": "west"}, {"X": "20.00", "Y": "50.00"},
+                  [("A", "C", "1.00", 6), ("B", "C", "3.00", 6)])
+    with db.transaction() as s:
+        network.create_item(s, "Z", "unobtainium", "5.00", purchasable=False)
+    receive(db, "A", "X", 4)
+    receive(db, "B", "X", 4)
+    with db.transaction() as s:
+        orders.place_order(s, "C", "X", 5, Priority.CRITICAL)
+        orders.place_order(s, "C", "X", 3, Priority.LOW)
+        orders.place_order(s, "C", "Y", 2)
+    return db
+
+
+def rebalance(db: Database, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]:
+    code = stockpool(["--database-url", db.url, "rebalance", "--region", "west", "--json", *args])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def count(db: Database, model: type, *where: object) -> int:
+    with db.reading() as s:
+        return s.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def test_a_dry_run_saves_nothing(region: Database, capsys: pytest.CaptureFixture[str]) -> None:
+    code, document = rebalance(region, capsys)
+    assert code == 0 and document["saved"] is False
+    (west,) = document["regions"]
+    assert (west["unitsByTransfer"], west["unitsByReorder"], west["unitsUnmet"]) == (8, 2, 0)
+    assert count(region, Plan) == count(region, Transfer) == 0
+
+
+def test_json_figures_equal_the_saved_plan_and_a_commit_supersedes(region: Database, capsys) -> None:
+    code, document = rebalance(region, capsys, "--commit")
+    (west,) = document["regions"]
+    with region.reading() as s:
+        plan = s.get(Plan, west["planId"])
+        assert (plan.units_requested, plan.units_by_transfer, plan.units_by_reorder, plan.units_unmet) == (
+            west["unitsRequested"], west["unitsByTransfer"], west["unitsByReorder"], west["unitsUnmet"])
+        assert f"{plan.transfer_cost:.2f}" == west["transferCost"] and f"{plan.reorder_cost:.2f}" == west["reorderCost"]
+    first = count(region, Transfer, Transfer.status == TransferStatus.SUGGESTED)
+    rebalance(region, capsys, "--commit")
+    assert count(region, Transfer, Transfer.status == TransferStatus.SUPERSEDED) == first
+    assert count(region, Plan, Plan.status == PlanStatus.CURRENT) == 1
+
+
+@pytest.mark.parametrize(
+    ("policy", "transfers_from", "reorders"),
+    [
+        (["none"], set(), 0),
+        (["all"], {"A", "B"}, 1),
+        (["transfers"], {"A", "B"}, 0),
+        (["transfers-under:2.00"], {"A"}, 0),
+        (["transfers-for:LOW"], {"B"}, 0),
+        (["reorders-under:100"], set(), 1),
+        (["reorders-under:99.99"], set(), 0),
+        (["transfers-under:2", "reorders-under:100"], {"A"}, 1),
+    ],
+)
+def test_each_policy_approves_exactly_what_it_says(region: Database, capsys, policy, transfers_from, reorders) -> None:
+    args = [a for p in policy for a in ("--auto-approve", p)]
+    code, document = rebalance(region, capsys, "--commit", *args)
+    assert code == 0
+    with region.reading() as s:
+        approved = s.scalars(select(Transfer).where(Transfer.status == TransferStatus.APPROVED)).all()
+        assert {t.from_site.code for t in approved} == transfers_from
+        assert count(region, Reorder, Reorder.status == ReorderStatus.ORDERED) == reorders
+        for t in approved:  # the approvals reserve the donor's units
+            level = s.scalar(select(StockLevel).where(StockLevel.site_id == t.from_site_id))
+            assert level.reserved == t.quantity
+        assert audit(s) == []
+    assert document["regions"][0]["approvedTransfers"] == len(transfers_from)
+
+
+def test_exit_codes(region: Database, capsys) -> None:
+    with region.transaction() as s:
+        orders.place_order(s, "C", "Z", 1)
+    assert rebalance(region, capsys)[0] == 3  # demand left unmet
+    assert stockpool(["--database-url", region.url, "rebalance", "--region", "nowhere"]) == 4
+    capsys.readouterr()
+    assert stockpool(["--database-url", region.url, "rebalance", "--region", "west", "--auto-approve", "x"]) == 2
+    assert stockpool(["--database-url", region.url, "rebalance", "--region", "west", "--auto-approve", "all"]) == 2
+    unreachable = "postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=2"
+    assert stockpool(["--database-url", unreachable, "rebalance", "--all-regions"]) == 4
+
+
+def test_two_runs_of_one_region_at_once_do_not_both_save(region: Database) -> None:
+    """Both finish, one after the other: one CURRENT plan, each suggestion once (the later supersedes)."""
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            with region.transaction() as s:
+                run_region(s, "west", PlanMode.POOL_FIRST, commit=True, rules=[])
+        except BaseException as error:  # noqa: BLE001
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert count(region, Plan) == 2 and count(region, Plan, Plan.status == PlanStatus.CURRENT) == 1
+    with region.reading() as s:
+        suggested = s.execute(
+            select(Transfer.lane_id, func.count()).where(Transfer.status == TransferStatus.SUGGESTED)
+            .group_by(Transfer.lane_id)
+        ).all()
+    assert suggested and all(n == 1 for _, n in suggested)
