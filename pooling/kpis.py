@@ -74,12 +74,8 @@ def kpis(session: Session, region: str | None = None) -> Kpis:
             _in_scope(Reorder.site_id, region), Reorder.status == ReorderStatus.RECEIVED
         )
     )
-    placed, backordered, filled_units, ordered_units = (
-        int(placed),
-        int(backordered),
-        int(filled_units),
-        int(ordered_units),
-    )
+    # PostgreSQL sums integers to numeric (a Decimal): bring every total back to int before dividing.
+    placed, backordered, filled_units, ordered_units = map(int, (placed, backordered, filled_units, ordered_units))
     pooled, reordered = int(pooled), int(reordered or 0)
     return Kpis(
         orders_placed=placed,
