@@ -26,7 +26,11 @@ def test_serve_demo_prints_tokens_and_a_rebalance_clears_backorders(tmp_path: Pa
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}", "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "serve", "--demo", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=tmp_path,
     )
     try:
         printed = []
@@ -52,8 +56,10 @@ def test_serve_demo_prints_tokens_and_a_rebalance_clears_backorders(tmp_path: Pa
                     time.sleep(0.1)
             answer = http.post(
                 "/graphql",
-                json={"query": operations()["Rebalance"],
-                      "variables": {"input": {"region": region, "mode": "POOL_FIRST", "dryRun": False}}},
+                json={
+                    "query": operations()["Rebalance"],
+                    "variables": {"input": {"region": region, "mode": "POOL_FIRST", "dryRun": False}},
+                },
                 headers={"Authorization": f"Bearer {token}"},
             ).json()
         plan = answer["data"]["rebalance"]["plan"]
