@@ -1,0 +1,214 @@
+"""The coordinator's HTML report: one self-contained page, every figure and row in it, text escaped."""
+
+from __future__ import annotations
+
+import re
+import sys
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+
+import pytest
+
+pytest.importorskip("plotly")
+
+from api.report import RegionReport, SiteMark, render_report  # noqa: E402
+
+WHEN = datetime(2025, 3, 14, 2, 15, tzinfo=UTC)
+
+
+class _Tables(HTMLParser):
+    """The text of every table row (header, body and footer rows), cell by cell."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "tr":
+            self._row = []
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._row is not None and self._cell is not None:
+            self._row.append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            self.rows.append(self._row)
+            self._row = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def table_rows(page: str) -> list[list[str]]:
+    parser = _Tables()
+    parser.feed(page)
+    return parser.rows
+
+
+def quiet_region() -> RegionReport:
+    """Nothing to move: demand met by one reorder."""
+    return RegionReport(
+        region="Pennines",
+        mode="POOL_FIRST",
+        saved=True,
+        figures={
+            "unitsRequested": 40,
+            "unitsByTransfer": 0,
+            "unitsByReorder": 40,
+            "unitsUnmet": 0,
+            "transferCost": "0.00",
+            "reorderCost": "248.00",
+            "totalCost": "248.00",
+            "allExternalCost": "248.00",
+            "savings": "0.00",
+            "solveMillis": 38,
+        },
+        sites=[
+            SiteMark("LDS", "Leeds General Infirmary", 53.8008, -1.5491),
+            SiteMark("YRK", "York Hospital Lab", 53.9600, -1.0873),
+        ],
+        transfers=[],
+        reorders=[{"site": "YRK", "sku": "RGT-TROP-I", "quantity": 40, "unitCost": "6.20", "status": "SUGGESTED"}],
+        unmet=[],
+    )
+
+
+def short_region() -> RegionReport:
+    """Transfers (one of them two-way), a reorder, unmet demand, a site without coordinates, hostile names."""
+    return RegionReport(
+        region="South & <East>",
+        mode="LEAST_COST",
+        saved=False,
+        figures={
+            "unitsRequested": 77,
+            "unitsByTransfer": 45,
+            "unitsByReorder": 10,
+            "unitsUnmet": 22,
+            "transferCost": "14.40",
+            "reorderCost": "145.00",
+            "totalCost": "159.40",
+            "allExternalCost": "1234.56",
+            "savings": "1075.16",
+            "solveMillis": 1240,
+        },
+        sites=[
+            SiteMark("GST", "<b>Evil</b> & Sons Lab", 51.4988, -0.1186),
+            SiteMark("OXF", "Oxford John Radcliffe", 51.7640, -1.2195),
+            SiteMark("BRI", "Brighton Royal Sussex", 50.8194, -0.1179),
+            SiteMark("MOB", "Mobile screening unit", None, None),
+        ],
+        transfers=[
+            {"from": "OXF", "to": "GST", "sku": "CAL-HBA1C", "quantity": 6, "unitCost": "1.40", "status": "SUGGESTED"},
+            {"from": "OXF", "to": "GST", "sku": "RGT-CRP", "quantity": 9, "unitCost": "0.40", "status": "APPROVED"},
+            {"from": "GST", "to": "OXF", "sku": "TUBE-EDTA", "quantity": 20, "unitCost": "0.03", "status": "SUGGESTED"},
+            {"from": "BRI", "to": "MOB", "sku": "PIP-TIP", "quantity": 10, "unitCost": "0.06", "status": "SUGGESTED"},
+        ],
+        reorders=[{"site": "BRI", "sku": "CAL-HBA1C", "quantity": 10, "unitCost": "14.50", "status": "SUGGESTED"}],
+        unmet=[
+            {"site": "BRI", "sku": "RGT-TROP-I", "quantity": 12},
+            {"site": "MOB", "sku": "CTL-LIPID", "quantity": 10},
+        ],
+    )
+
+
+@pytest.fixture(scope="module")
+def page() -> str:
+    return render_report([quiet_region(), short_region()], WHEN)
+
+
+def test_one_self_contained_html_document(page: str) -> None:
+    assert page.lstrip().startswith("<!DOCTYPE html>")
+    assert page.rstrip().endswith("</html>")
+    for tag in ("<!DOCTYPE html>", "<html", "<head>", "</head>", "<body>", "</body>", "</html>"):
+        assert page.count(tag) == 1, tag
+    assert page.isascii()
+    assert "2025-03-14 02:15 UTC" in page
+
+
+def test_plotly_is_inline_once_and_nothing_is_fetched(page: str) -> None:
+    from plotly.offline import get_plotlyjs
+
+    banner = get_plotlyjs()[:120]
+    assert page.count(banner) == 1
+    # Two charts (map and bars) per region, each drawn by an inline script.
+    assert page.count("Plotly.newPlot(") == 4
+    assert not re.search(r"<script[^>]*\bsrc\s*=", page, re.IGNORECASE)
+    assert not re.search(r"<link\b", page, re.IGNORECASE)
+    # plotly.js mentions URLs in its strings; the page around the scripts points nowhere outside itself.
+    markup = re.sub(r"<script>.*?</script>", "", page, flags=re.DOTALL)
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", markup, re.IGNORECASE)
+    assert "@import" not in markup and "url(" not in markup
+
+
+def test_every_region_site_and_figure_is_shown(page: str) -> None:
+    assert "Pennines" in page
+    assert "South &amp; &lt;East&gt;" in page
+    for code in ("LDS", "YRK", "GST", "OXF", "BRI", "MOB"):
+        assert f"<b>{code}</b>" in page, code
+    assert "POOL_FIRST" in page and "LEAST_COST" in page
+    assert "saved plan" in page and "dry run" in page
+    for shown in ("77", "45", "22", "14.40", "145.00", "159.40", "1,075.16", "1.2 s", "38 ms", "248.00"):
+        assert f'<div class="card-value">{shown}</div>' in page, shown
+    assert "vs 1,234.56 all from suppliers" in page
+
+
+def test_tables_hold_every_transfer_reorder_and_unmet_row(page: str) -> None:
+    rows = table_rows(page)
+    for row in (
+        ["OXF", "GST", "CAL-HBA1C", "6", "1.40", "8.40", "SUGGESTED"],
+        ["OXF", "GST", "RGT-CRP", "9", "0.40", "3.60", "APPROVED"],
+        ["GST", "OXF", "TUBE-EDTA", "20", "0.03", "0.60", "SUGGESTED"],
+        ["BRI", "MOB", "PIP-TIP", "10", "0.06", "0.60", "SUGGESTED"],
+        ["YRK", "RGT-TROP-I", "40", "6.20", "248.00", "SUGGESTED"],
+        ["BRI", "CAL-HBA1C", "10", "14.50", "145.00", "SUGGESTED"],
+        ["BRI", "RGT-TROP-I", "12"],
+        ["MOB", "CTL-LIPID", "10"],
+        ["total", "", "", "45", "", "13.20", ""],
+        ["total", "", "22"],
+    ):
+        assert row in rows, row
+    assert "No transfer suggested." in page
+    assert "All demand met." in page
+
+
+def test_site_without_coordinates_is_listed_but_not_mapped() -> None:
+    page = render_report([short_region()], WHEN)
+    assert "Not on the map (no coordinates): MOB." in page
+    nowhere = RegionReport(
+        region="Nowhere",
+        mode="POOL_FIRST",
+        saved=False,
+        figures={},
+        sites=[SiteMark("X1", "Unplaced", None, None), SiteMark("X2", "Half placed", 51.0, None)],
+        transfers=[{"from": "X1", "to": "X2", "sku": "S", "quantity": 3, "unitCost": "1.00", "status": "SUGGESTED"}],
+        reorders=[],
+        unmet=[],
+    )
+    page = render_report([nowhere], WHEN)
+    assert "no map to draw" in page
+    assert ["X1", "X2", "S", "3", "1.00", "3.00", "SUGGESTED"] in table_rows(page)
+
+
+def test_text_is_escaped_everywhere(page: str) -> None:
+    assert "<b>Evil</b>" not in page
+    assert "<East>" not in page
+    assert "&lt;b&gt;Evil&lt;/b&gt; &amp; Sons Lab" in page
+
+
+def test_no_region_still_renders_a_page() -> None:
+    page = render_report([], WHEN)
+    assert "No region was rebalanced." in page
+    assert page.count("<html") == 1
+
+
+def test_missing_plotly_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [m for m in sys.modules if m == "plotly" or m.startswith("plotly.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, "plotly", None)
+    with pytest.raises(RuntimeError, match=re.escape("pip install 'stockpool[report]'")):
+        render_report([quiet_region()], WHEN)
