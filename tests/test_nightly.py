@@ -132,3 +132,14 @@ def test_two_runs_of_one_region_at_once_do_not_both_save(region: Database) -> No
             .group_by(Transfer.lane_id)
         ).all()
     assert suggested and all(n == 1 for _, n in suggested)
+
+
+def test_report_is_written_for_the_coordinator(region: Database, capsys, tmp_path) -> None:
+    page = tmp_path / "nightly.html"
+    code, document = rebalance(region, capsys, "--commit", "--report", str(page))
+    assert code == 0
+    html = page.read_text()
+    assert html.lstrip().lower().startswith("<!doctype html") and "west" in html
+    for site in ("A", "B", "C"):
+        assert f">{site}<" in html or f"'{site}'" in html or f'"{site}"' in html
+    assert "<script src=" not in html
