@@ -17,9 +17,9 @@ from pooling.solver import costs
 from pooling.solver.problem import (
     NO_CAPACITY,
     Allocation,
+    IntArray,
     ItemDemand,
     ItemPlan,
-    IntArray,
     Lanes,
     Mode,
     ReorderLine,
