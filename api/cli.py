@@ -34,10 +34,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     create.add_argument("--region", help="the region (COORDINATOR tokens)")
     create.add_argument("--name", required=True)
 
-    nightly = commands.add_parser("rebalance", help="rebalance regions (the nightly job); see --help for exit codes")
+    rebalance_command = commands.add_parser(
+        "rebalance", help="rebalance regions (the nightly job); see --help for exit codes"
+    )
     from api.nightly import add_arguments
 
-    add_arguments(nightly)
+    add_arguments(rebalance_command)
 
     check = commands.add_parser("check", help="verify the ledger invariants; exit 1 if any is broken")
     check.add_argument("--json", action="store_true", help="print one JSON document")
