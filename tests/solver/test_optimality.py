@@ -83,12 +83,13 @@ def instances(draw: st.DrawFn) -> Instance:
         committed.append((99_999, 3))  # a lane not given (inactive): ignored
 
     price = draw(cents(3_000))
-    if rows and draw(st.booleans()):  # a price within 2 cents of a lane's cost: near-ties
-        price = max(0, draw(st.sampled_from([r[3] for r in rows])) + draw(st.integers(-2, 2)))
+    useful = [r[3] for r in rows if r[1] in surplus and r[2] in waiting]
+    if useful and draw(st.booleans()):  # a price within 2 cents of a useful lane's cost: near-ties
+        price = max(0, draw(st.sampled_from(useful)) + draw(st.integers(-2, 2)))
     demand = ItemDemand(
         item_id=1,
         price_cents=price,
-        purchasable=draw(st.booleans()),
+        purchasable=draw(st.integers(0, 3)) > 0,
         supplier_lead_hours=draw(st.integers(0, 480)),
         donor_site=ints(list(surplus)),
         donor_surplus=ints(list(surplus.values())),
