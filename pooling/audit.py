@@ -112,4 +112,4 @@ def audit(session: Session) -> list[Breach]:
                     t.item_id,
                     f"transfer {t.id} shipped {t.quantity} != received {received} + lost {-lost} (TRANSFER_IN {came})",
                 )
-    return breaches
+    return sorted(breaches, key=lambda b: (b.site, b.sku, b.problem))
