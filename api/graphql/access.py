@@ -6,7 +6,7 @@ import strawberry
 from sqlalchemy.orm import Session
 
 from api.auth import Caller, may_coordinate, may_see_site, require_admin
-from api.graphql.base import Node, RoleEnum, UserError, parse_global_id
+from api.graphql.base import Node, RoleEnum, UserError, parse_global_id, pk_of
 from api.graphql.runner import mutate, read
 from api.graphql.types import ApiToken, Backorder, Item, Kpis, Plan, Reorder, Site, Transfer
 from models import ApiToken as ApiTokenRow
@@ -26,6 +26,17 @@ class CreateApiTokenInput:
     role: RoleEnum  # type: ignore[valid-type]
     site: str | None = None
     region: str | None = None
+
+
+@strawberry.input
+class RevokeApiTokenInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class RevokeApiTokenPayload:
+    api_token: ApiToken | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -95,3 +106,12 @@ class AccessMutation:
             return CreateApiTokenPayload(token=token, api_token=ApiToken.of(row))
 
         return await mutate(info, CreateApiTokenPayload, work)
+
+    @strawberry.mutation(description="Revoke a token: its requests are refused from now on.")
+    async def revoke_api_token(self, info: strawberry.Info, input: RevokeApiTokenInput) -> RevokeApiTokenPayload:
+        def work(session: Session, caller: Caller) -> RevokeApiTokenPayload:
+            require_admin(caller)
+            row = access.revoke_token(session, pk_of(input.id, "ApiToken"))
+            return RevokeApiTokenPayload(api_token=ApiToken.of(row))
+
+        return await mutate(info, RevokeApiTokenPayload, work)

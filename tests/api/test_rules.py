@@ -178,3 +178,18 @@ def test_abusive_queries_are_refused_before_execution(world: dict[str, Client], 
     assert backorders(db) == 0
     fine = "query { transfers { edges { node { allocations { backorder { site { code } } } } } } }"
     assert "errors" not in world["admin"].post(fine).json()
+
+
+def test_a_revoked_token_is_refused(world: dict[str, Client]) -> None:
+    me = world["n"].gql("{ me { id name role } }")["me"]
+    assert me["role"] == "SITE"
+    revoke = (
+        "mutation R($input: RevokeApiTokenInput!) "
+        "{ revokeApiToken(input: $input) { apiToken { id revokedAt } errors { code } } }"
+    )
+    assert world["n"].gql(revoke, {"input": {"id": me["id"]}})["revokeApiToken"]["errors"] == [{"code": "FORBIDDEN"}]
+    done = world["admin"].gql(revoke, {"input": {"id": me["id"]}})["revokeApiToken"]
+    assert done["errors"] == [] and done["apiToken"]["revokedAt"]
+    assert world["n"].post("{ me { id } }").status_code == 401
+    again = world["admin"].gql(revoke, {"input": {"id": me["id"]}})["revokeApiToken"]
+    assert again["errors"] == [{"code": "INVALID_STATE"}]
