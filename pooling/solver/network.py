@@ -68,7 +68,7 @@ def solve_item(lanes: Lanes, demand: ItemDemand, mode: Mode = "POOL_FIRST", now:
 
     # Lanes from a donor to a site that waits, with capacity left for this item.
     remaining = _remaining_capacity(lanes, demand)
-    top = int(max(lanes.from_site.max(initial=0), lanes.to_site.max(initial=0), backorders.site.max(), 0)) + 1
+    top = max(lanes.top_site, int(backorders.site.max())) + 1
     is_donor = np.zeros(top, dtype=bool)
     is_donor[donors[donors < top]] = True
     waits = np.zeros(top, dtype=bool)
@@ -83,7 +83,7 @@ def solve_item(lanes: Lanes, demand: ItemDemand, mode: Mode = "POOL_FIRST", now:
     dated = np.zeros(top, dtype=bool)
     dated[backorders.site[~np.isnan(backorders.needed_by)]] = True
     lead_group = np.where(dated[lane_to], lane_lead, -1)
-    arrival_key = lane_to * (int(lanes.lead_hours.max(initial=0)) + 2) + (lead_group + 1)
+    arrival_key = lane_to * (lanes.max_lead_hours + 2) + (lead_group + 1)
     arrival_keys, lane_arrival = np.unique(arrival_key, return_inverse=True)
     first_lane_of_arrival = np.unique(lane_arrival, return_index=True)[1]
     arrival_site = lane_to[first_lane_of_arrival]
@@ -189,6 +189,8 @@ def solve_item(lanes: Lanes, demand: ItemDemand, mode: Mode = "POOL_FIRST", now:
 
 def _remaining_capacity(lanes: Lanes, demand: ItemDemand) -> IntArray:
     """Per lane, the units of this item it may still carry (-1: no limit): capacity less what is committed."""
+    if not len(demand.committed_lane_id):
+        return lanes.capacity
     remaining = lanes.capacity.copy()
     known = np.isin(demand.committed_lane_id, lanes.lane_id)
     if known.any():

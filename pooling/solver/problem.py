@@ -6,6 +6,7 @@ Sites, lanes, items and backorders are named by integer ids chosen by the caller
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -55,6 +56,15 @@ class Lanes:
 
     def __len__(self) -> int:
         return len(self.lane_id)
+
+    @cached_property
+    def top_site(self) -> int:
+        """The largest site id at either end (0 when there are no lanes); computed once per region."""
+        return int(max(self.from_site.max(initial=0), self.to_site.max(initial=0)))
+
+    @cached_property
+    def max_lead_hours(self) -> int:
+        return int(self.lead_hours.max(initial=0))
 
 
 @dataclass(frozen=True)
