@@ -78,6 +78,10 @@ class GraphQLEndpoint:
             return _error(400, "The body must be JSON.", "BAD_REQUEST")
         if not isinstance(body, dict):
             return _error(400, "Batched operations are not supported: send one operation per request.", "BAD_REQUEST")
+        if not isinstance(body.get("query"), str) or not body["query"].strip():
+            return _error(400, "Send the operation as a string in `query`.", "BAD_REQUEST")
+        if not isinstance(body.get("variables") or {}, dict) or not isinstance(body.get("operationName") or "", str):
+            return _error(400, "`variables` must be an object and `operationName` a string.", "BAD_REQUEST")
 
         write = _is_mutation(body)
         context = Context(self.db, None, write)
@@ -100,7 +104,13 @@ class GraphQLEndpoint:
                     )
                 if stored is not None:
                     return Response(stored, media_type="application/json", headers={"Idempotent-Replayed": "true"})
-            response = await self.view.run(request, context=context)  # type: ignore[call-overload]
+            try:
+                response = await self.view.run(request, context=context)  # type: ignore[call-overload]
+            except Exception as error:  # Strawberry's HTTP errors (the class moved between releases)
+                status = getattr(error, "status_code", None)
+                if isinstance(status, int) and 400 <= status < 500:
+                    return _error(status, str(getattr(error, "reason", error)), "BAD_REQUEST")
+                raise
             if write and response.status_code == 200:
                 if key is not None:
                     answer = bytes(response.body).decode()

@@ -193,3 +193,26 @@ def test_a_revoked_token_is_refused(world: dict[str, Client]) -> None:
     assert world["n"].post("{ me { id } }").status_code == 401
     again = world["admin"].gql(revoke, {"input": {"id": me["id"]}})["revokeApiToken"]
     assert again["errors"] == [{"code": "INVALID_STATE"}]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"foo": 1},
+        {"query": "{ me { name } }", "variables": "x"},
+        {"query": 123},
+        {
+            "query": 'mutation M { placeOrder(input: {site: "S", sku: "X", quantity: 1}) { filledQuantity } }',
+            "operationName": "Nope",
+        },
+        [{"query": "{ me { name } }"}, {"query": "{ me { name } }"}],
+    ],
+    ids=["no query", "variables not an object", "query not a string", "unknown operation name", "batched"],
+)
+def test_malformed_requests_get_a_4xx_and_change_nothing(world: dict[str, Client], db: Database, body: object) -> None:
+    response = world["admin"].http.post(
+        "/graphql", json=body, headers={"Authorization": f"Bearer {world['admin'].token}"}
+    )
+    assert 400 <= response.status_code < 500, response.text
+    assert response.json()["errors"]
+    assert backorders(db) == 0
