@@ -12,6 +12,7 @@ from graphql import OperationDefinitionNode, OperationType, parse
 from graphql.error import GraphQLSyntaxError
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -129,10 +130,13 @@ def create_app(db: Database, graphiql: bool = True) -> Starlette:
     async def livez(_: Request) -> Response:
         return PlainTextResponse("ok")
 
+    def migrated_version() -> str | None:
+        with db.engine.connect() as connection:
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
     async def readyz(_: Request) -> Response:
         try:
-            with db.engine.connect() as connection:
-                version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            version = await run_in_threadpool(migrated_version)
         except Exception as error:  # noqa: BLE001 - any failure means not ready
             log.warning("not ready: %s", error)
             return PlainTextResponse("database unreachable or not migrated", 503)
