@@ -7,7 +7,7 @@ transaction already holds the write lock (`BEGIN IMMEDIATE`); `FOR UPDATE` is a 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
 from sqlalchemy import select, tuple_
@@ -79,6 +79,30 @@ def lock_records(session: Session, model: type[Record], ids: Sequence[int]) -> d
         .execution_options(populate_existing=True)
     ).all()
     return {row.id: row for row in rows}  # type: ignore[attr-defined]
+
+
+MAX_IDS = 500  # records one call may act on
+
+
+def lock_with_levels(
+    session: Session, model: type[Record], ids: Sequence[int], pairs_of: Callable[[Record], Iterable[Pair]]
+) -> tuple[list[Record], dict[Pair, StockLevel]]:
+    """Lock the stock levels some records touch, then the records, in that fixed order; NOT_FOUND for a missing id.
+
+    Returns the records in the order asked (duplicates once) and the locked levels by (site, item).
+    """
+    kind = model.__name__.lower()
+    if not ids:
+        raise PoolingError(ErrorCode.INVALID, f"Give at least one {kind} id.", "ids")
+    if len(ids) > MAX_IDS:
+        raise PoolingError(ErrorCode.INVALID, f"At most {MAX_IDS} {kind}s per call.", "ids")
+    found = {r.id: r for r in session.scalars(select(model).where(model.id.in_(list(ids))))}  # type: ignore[attr-defined]
+    for record_id in ids:
+        if record_id not in found:
+            raise PoolingError(ErrorCode.NOT_FOUND, f"No {kind} {record_id}.", "ids")
+    levels = lock_levels(session, [pair for record in found.values() for pair in pairs_of(record)])
+    locked = lock_records(session, model, list(found))
+    return [locked[i] for i in dict.fromkeys(ids)], levels
 
 
 def move(

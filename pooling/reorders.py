@@ -5,29 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import MovementReason, Reorder, ReorderStatus, StockLevel, utcnow
 from pooling.backorders import arrive, cover
-from pooling.errors import ErrorCode, PoolingError, not_found
-from pooling.ledger import Pair, check_quantity, lock_levels, lock_records, move
+from pooling.errors import ErrorCode, PoolingError
+from pooling.ledger import Pair, check_quantity, lock_with_levels, move
 from pooling.orders import MAX_TEXT
-from pooling.transfers import MAX_IDS
 
 
 def _locked(session: Session, ids: Sequence[int]) -> tuple[list[Reorder], dict[Pair, StockLevel]]:
-    if not ids:
-        raise PoolingError(ErrorCode.INVALID, "Give at least one reorder id.", "ids")
-    if len(ids) > MAX_IDS:
-        raise PoolingError(ErrorCode.INVALID, f"At most {MAX_IDS} reorders per call.", "ids")
-    found = {r.id: r for r in session.scalars(select(Reorder).where(Reorder.id.in_(list(ids))))}
-    for reorder_id in ids:
-        if reorder_id not in found:
-            raise not_found("reorder", reorder_id, "ids")
-    levels = lock_levels(session, [(r.site_id, r.item_id) for r in found.values()])
-    locked = lock_records(session, Reorder, list(found))
-    return [locked[i] for i in dict.fromkeys(ids)], levels
+    return lock_with_levels(session, Reorder, ids, lambda r: [(r.site_id, r.item_id)])
 
 
 def _expect(reorder: Reorder, status: ReorderStatus, doing: str, field: str) -> None:

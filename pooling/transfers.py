@@ -14,28 +14,16 @@ from sqlalchemy.orm import Session
 
 from models import Lane, MovementReason, StockLevel, Transfer, TransferStatus, utcnow
 from pooling.backorders import arrive, cover, fill_from_shelf, is_waiting, surplus, uncover
-from pooling.errors import ErrorCode, PoolingError, not_found
-from pooling.ledger import Pair, check_quantity, lock_levels, lock_records, move
+from pooling.errors import ErrorCode, PoolingError
+from pooling.ledger import Pair, check_quantity, lock_with_levels, move
 from pooling.orders import MAX_TEXT
 
-MAX_IDS = 500
 COMMITTED = (TransferStatus.APPROVED, TransferStatus.SHIPPED)
 
 
 def _locked(session: Session, ids: Sequence[int]) -> tuple[list[Transfer], dict[Pair, StockLevel]]:
-    """Lock the stock levels the transfers touch (both ends), then the transfers; all in a fixed order."""
-    if not ids:
-        raise PoolingError(ErrorCode.INVALID, "Give at least one transfer id.", "ids")
-    if len(ids) > MAX_IDS:
-        raise PoolingError(ErrorCode.INVALID, f"At most {MAX_IDS} transfers per call.", "ids")
-    found = {t.id: t for t in session.scalars(select(Transfer).where(Transfer.id.in_(list(ids))))}
-    for transfer_id in ids:
-        if transfer_id not in found:
-            raise not_found("transfer", transfer_id, "ids")
-    pairs = [(t.from_site_id, t.item_id) for t in found.values()] + [(t.to_site_id, t.item_id) for t in found.values()]
-    levels = lock_levels(session, pairs)
-    locked = lock_records(session, Transfer, list(found))
-    return [locked[i] for i in dict.fromkeys(ids)], levels
+    """Lock the stock levels the transfers touch (both ends), then the transfers."""
+    return lock_with_levels(session, Transfer, ids, lambda t: [(t.from_site_id, t.item_id), (t.to_site_id, t.item_id)])
 
 
 def _expect(transfer: Transfer, status: TransferStatus, doing: str, field: str = "id") -> None:

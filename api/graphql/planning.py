@@ -24,11 +24,11 @@ from models import Plan as PlanRow
 from models import PlanMode, Role, Site
 from models import Reorder as ReorderRow
 from models import Transfer as TransferRow
+from pooling import ledger, reorders, transfers
 from pooling import rebalance as rebalancing
-from pooling import reorders, transfers
 from pooling.errors import ErrorCode, PoolingError
 
-MAX_IDS = transfers.MAX_IDS
+MAX_IDS = ledger.MAX_IDS
 
 
 @strawberry.input
