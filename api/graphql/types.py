@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import strawberry
 from strawberry import Private
@@ -86,6 +87,16 @@ async def _item(info: strawberry.Info, item_id: int) -> Item:
     return Item.of(await info.context.loaders.item.load(item_id))
 
 
+async def site_of(root: Any, info: strawberry.Info) -> Site:
+    """The `site` of any record with a `site_id`, through the request's DataLoader."""
+    return await _site(info, root.site_id)
+
+
+async def item_of(root: Any, info: strawberry.Info) -> Item:
+    """The `item` of any record with an `item_id`, through the request's DataLoader."""
+    return await _item(info, root.item_id)
+
+
 @strawberry.type
 class Lane:
     unit_cost: Decimal
@@ -126,13 +137,8 @@ class StockLevel(Node):
     site_id: Private[int]
     item_id: Private[int]
 
-    @strawberry.field
-    async def site(self, info: strawberry.Info) -> Site:
-        return await _site(info, self.site_id)
-
-    @strawberry.field
-    async def item(self, info: strawberry.Info) -> Item:
-        return await _item(info, self.item_id)
+    site: Site = strawberry.field(resolver=site_of)
+    item: Item = strawberry.field(resolver=item_of)
 
     @strawberry.field(description="Units on their way: approved or shipped transfers in, ordered reorders.")
     async def incoming(self, info: strawberry.Info) -> int:
@@ -188,13 +194,8 @@ class Backorder(Node):
     site_id: Private[int]
     item_id: Private[int]
 
-    @strawberry.field
-    async def site(self, info: strawberry.Info) -> Site:
-        return await _site(info, self.site_id)
-
-    @strawberry.field
-    async def item(self, info: strawberry.Info) -> Item:
-        return await _item(info, self.item_id)
+    site: Site = strawberry.field(resolver=site_of)
+    item: Item = strawberry.field(resolver=item_of)
 
     @classmethod
     def of(cls, row: rows.Backorder) -> Backorder:
@@ -305,13 +306,8 @@ class Reorder(Node):
     site_id: Private[int]
     item_id: Private[int]
 
-    @strawberry.field
-    async def site(self, info: strawberry.Info) -> Site:
-        return await _site(info, self.site_id)
-
-    @strawberry.field
-    async def item(self, info: strawberry.Info) -> Item:
-        return await _item(info, self.item_id)
+    site: Site = strawberry.field(resolver=site_of)
+    item: Item = strawberry.field(resolver=item_of)
 
     @classmethod
     def of(cls, row: rows.Reorder, number: int = 0) -> Reorder:
@@ -335,13 +331,8 @@ class Unmet:
     site_id: Private[int]
     item_id: Private[int]
 
-    @strawberry.field
-    async def site(self, info: strawberry.Info) -> Site:
-        return await _site(info, self.site_id)
-
-    @strawberry.field
-    async def item(self, info: strawberry.Info) -> Item:
-        return await _item(info, self.item_id)
+    site: Site = strawberry.field(resolver=site_of)
+    item: Item = strawberry.field(resolver=item_of)
 
 
 @strawberry.type
