@@ -7,11 +7,10 @@ from collections.abc import Iterable
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
-from models import Backorder, Reorder, ReorderStatus, Transfer, TransferStatus
+from models import Backorder, Reorder, ReorderStatus, Transfer
 from pooling.backorders import WAITING
 from pooling.ledger import Pair
-
-INBOUND_TRANSFERS = (TransferStatus.APPROVED, TransferStatus.SHIPPED)
+from pooling.transfers import COMMITTED
 
 
 def waiting(session: Session, pairs: Iterable[Pair]) -> set[Pair]:
@@ -35,7 +34,7 @@ def incoming(session: Session, pairs: Iterable[Pair]) -> dict[Pair, int]:
         return totals
     for site, item, quantity in session.execute(
         select(Transfer.to_site_id, Transfer.item_id, func.sum(Transfer.quantity))
-        .where(tuple_(Transfer.to_site_id, Transfer.item_id).in_(wanted), Transfer.status.in_(INBOUND_TRANSFERS))
+        .where(tuple_(Transfer.to_site_id, Transfer.item_id).in_(wanted), Transfer.status.in_(COMMITTED))
         .group_by(Transfer.to_site_id, Transfer.item_id)
     ):
         totals[(site, item)] += int(quantity)

@@ -40,8 +40,7 @@ from pooling.errors import ErrorCode, PoolingError
 from pooling.ledger import lock_records
 from pooling.solver import ItemDemand, Lanes, RegionPlan, RegionProblem, SolverError, solve_region
 from pooling.solver.problem import floats, ints
-
-COMMITTED = (TransferStatus.APPROVED, TransferStatus.SHIPPED)
+from pooling.transfers import COMMITTED
 
 
 def cents(amount: Decimal) -> int:

@@ -18,6 +18,7 @@ from pooling.errors import ErrorCode, PoolingError
 from pooling.ledger import Pair, check_quantity, lock_with_levels, move
 from pooling.orders import MAX_TEXT
 
+# Approved or in transit: the units use lane capacity, cover backorders and are on their way to the recipient.
 COMMITTED = (TransferStatus.APPROVED, TransferStatus.SHIPPED)
 
 
