@@ -7,17 +7,19 @@ backorder, lane capacity used).
 
 from __future__ import annotations
 
-from collections import defaultdict
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Result, Table, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from models import (
     Backorder,
+    Base,
     Item,
     Lane,
     Plan,
@@ -34,12 +36,11 @@ from models import (
     TransferStatus,
     utcnow,
 )
-from models.enums import Priority
-from pooling.backorders import HAS_OPEN, WAITING
+from pooling.backorders import HAS_OPEN, LEVEL_WAITS, SPARE, priority_rank
 from pooling.errors import ErrorCode, PoolingError
 from pooling.ledger import lock_records
 from pooling.solver import ItemDemand, Lanes, RegionPlan, RegionProblem, SolverError, solve_region
-from pooling.solver.problem import floats, ints
+from pooling.solver.problem import IntArray, floats, ints
 from pooling.transfers import COMMITTED
 
 
@@ -60,8 +61,14 @@ def rebalance(
     actor: str | None = None,
     now: datetime | None = None,
     processes: int | None = None,
+    stages: dict[str, float] | None = None,
 ) -> Plan:
-    """Plan transfers and reorders for the region's open backorders; save them unless `dry_run`."""
+    """Plan transfers and reorders for the region's open backorders; save them unless `dry_run`.
+
+    `stages`, when given, receives the seconds spent reading, solving (wall time; `build` and `flow` split the
+    solver's own time, summed over processes) and writing.
+    """
+    clock = Stopwatch(stages)
     now = now or utcnow()
     if not dry_run:
         _one_rebalance_at_a_time(session, region)
@@ -69,17 +76,42 @@ def rebalance(
     if not sites:
         raise PoolingError(ErrorCode.NOT_FOUND, f"No active site in region {region!r}.", "region")
     scope = _items_in_scope(session, skus)
-    problem = _read_problem(session, sites, scope, PlanMode(mode), now)
+    problem = _read_problem(session, region, scope, PlanMode(mode), now)
+    clock.lap("read")
     try:
         solved = solve_region(problem, processes=processes)
     except SolverError as error:
         raise PoolingError(ErrorCode.SOLVER_FAILED, f"The planner could not find an optimal plan: {error}.") from error
-    plan = _plan_rows(session, region, PlanMode(mode), skus, solved, sites, actor, dry_run)
-    if not dry_run:
+    clock.lap("solve")
+    clock.record("build", solved.figures.build_seconds)
+    clock.record("flow", solved.figures.flow_seconds)
+    plan = _plan(region, PlanMode(mode), skus, solved, actor, dry_run)
+    if dry_run:
+        _add_suggestions(session, plan, solved, sites)
+    else:
         _supersede(session, region, scope)
         session.add(plan)
         session.flush()
+        _save_suggestions(session, plan, solved)
+    clock.lap("write")
     return plan
+
+
+class Stopwatch:
+    """Seconds per stage into a dict (or nowhere)."""
+
+    def __init__(self, into: dict[str, float] | None) -> None:
+        self.into = into
+        self.last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.record(stage, now - self.last)
+        self.last = now
+
+    def record(self, stage: str, seconds: float) -> None:
+        if self.into is not None:
+            self.into[stage] = self.into.get(stage, 0.0) + seconds
 
 
 def _one_rebalance_at_a_time(session: Session, region: str) -> None:
@@ -99,72 +131,83 @@ def _items_in_scope(session: Session, skus: Sequence[str] | None) -> dict[int, I
 
 
 def _read_problem(
-    session: Session, sites: dict[int, Site], scope: dict[int, Item] | None, mode: PlanMode, now: datetime
+    session: Session, region: str, scope: dict[int, Item] | None, mode: PlanMode, now: datetime
 ) -> RegionProblem:
-    site_ids = list(sites)
+    """Only what the plan needs: the items with an open backorder in the region, their donors, the lanes.
+
+    Rows arrive sorted by item and go into numpy arrays column by column, split per item without a Python loop
+    per row (except for needed-by times, which only dated backorders have).
+    """
+    region_sites = select(Site.id).where(Site.region == region, Site.active)
     open_quantity = Backorder.quantity - Backorder.fulfilled - Backorder.covered
-    waiting_query = select(
-        Backorder.id, Backorder.site_id, Backorder.item_id, open_quantity, Backorder.priority, Backorder.needed_by
-    ).where(Backorder.site_id.in_(site_ids), Backorder.status.in_(HAS_OPEN), open_quantity > 0)
-    if scope is not None:
-        waiting_query = waiting_query.where(Backorder.item_id.in_(list(scope)))
-    backorders = session.execute(waiting_query).all()
-    item_ids = sorted({row.item_id for row in backorders})
-    items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_(item_ids)))} if item_ids else {}
-
-    waiting_pairs = set(
-        session.execute(
-            select(Backorder.site_id, Backorder.item_id)
-            .distinct()
-            .where(Backorder.site_id.in_(site_ids), Backorder.item_id.in_(item_ids), Backorder.status.in_(WAITING))
-        )
+    waiting = (
+        Backorder.site_id.in_(region_sites), Backorder.status.in_(HAS_OPEN), open_quantity > 0,
+        *((Backorder.item_id.in_(list(scope)),) if scope is not None else ()),
     )
-    levels = session.execute(
-        select(
-            StockLevel.site_id, StockLevel.item_id, StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock
-        ).where(StockLevel.site_id.in_(site_ids), StockLevel.item_id.in_(item_ids))
+    needed_items = select(Backorder.item_id).where(*waiting).distinct()
+    backorders = _columns(
+        session.execute(
+            select(
+                Backorder.item_id, Backorder.id, Backorder.site_id, open_quantity, priority_rank, Backorder.needed_by
+            )
+            .where(*waiting)
+            .order_by(Backorder.item_id, Backorder.site_id, Backorder.id)
+        ),
+        6,
+    )
+    donors = _columns(
+        session.execute(
+            select(StockLevel.item_id, StockLevel.site_id, SPARE)
+            .where(
+                StockLevel.site_id.in_(region_sites), StockLevel.item_id.in_(needed_items), SPARE > 0, ~LEVEL_WAITS
+            )
+            .order_by(StockLevel.item_id, StockLevel.site_id)
+        ),
+        3,
+    )
+    committed = _columns(
+        session.execute(
+            select(Transfer.item_id, Transfer.lane_id, func.sum(Transfer.quantity))
+            .where(Transfer.status.in_(COMMITTED), Transfer.item_id.in_(needed_items))
+            .group_by(Transfer.item_id, Transfer.lane_id)
+            .order_by(Transfer.item_id, Transfer.lane_id)
+        ),
+        3,
+    )
+    items = session.execute(
+        select(Item.id, Item.unit_cost, Item.purchasable, Item.supplier_lead_time_days)
+        .where(Item.id.in_(needed_items))
+        .order_by(Item.id)
     ).all()
-    donors: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for site_id, item_id, spare in levels:
-        if spare > 0 and (site_id, item_id) not in waiting_pairs:
-            donors[item_id].append((site_id, spare))
-
     lanes = session.execute(
         select(Lane.id, Lane.from_site_id, Lane.to_site_id, Lane.unit_cost, Lane.lead_time_hours, Lane.capacity)
-        .where(Lane.active, Lane.from_site_id.in_(site_ids), Lane.to_site_id.in_(site_ids))
+        .where(Lane.active, Lane.from_site_id.in_(region_sites), Lane.to_site_id.in_(region_sites))
         .order_by(Lane.id)
     ).all()
-    committed: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for lane_id, item_id, quantity in session.execute(
-        select(Transfer.lane_id, Transfer.item_id, func.sum(Transfer.quantity))
-        .where(Transfer.status.in_(COMMITTED), Transfer.item_id.in_(item_ids))
-        .group_by(Transfer.lane_id, Transfer.item_id)
-    ):
-        committed[item_id].append((lane_id, int(quantity)))
 
-    by_item: dict[int, list] = defaultdict(list)
-    for row in backorders:
-        by_item[row.item_id].append(row)
-    demands = []
-    for item_id in item_ids:
-        item, rows, gives, used = items[item_id], by_item[item_id], donors[item_id], committed[item_id]
-        demands.append(
-            ItemDemand(
-                item_id=item_id,
-                price_cents=cents(item.unit_cost),
-                purchasable=item.purchasable,
-                supplier_lead_hours=item.supplier_lead_time_days * 24,
-                donor_site=ints([s for s, _ in gives]),
-                donor_surplus=ints([q for _, q in gives]),
-                backorder_id=ints([r.id for r in rows]),
-                backorder_site=ints([r.site_id for r in rows]),
-                backorder_open=ints([r[3] for r in rows]),
-                backorder_rank=ints([Priority(r.priority).rank for r in rows]),
-                backorder_needed_by=floats([r.needed_by.timestamp() if r.needed_by else np.nan for r in rows]),
-                committed_lane_id=ints([lane for lane, _ in used]),
-                committed_quantity=ints([q for _, q in used]),
-            )
+    item_ids = ints([row.id for row in items])
+    needed_by = floats([t.timestamp() if t is not None else np.nan for t in backorders[5]])
+    bo = _split(item_ids, backorders[0], backorders[1], backorders[2], backorders[3], backorders[4], needed_by)
+    give = _split(item_ids, donors[0], donors[1], donors[2])
+    used = _split(item_ids, committed[0], committed[1], committed[2])
+    demands = [
+        ItemDemand(
+            item_id=item.id,
+            price_cents=cents(item.unit_cost),
+            purchasable=item.purchasable,
+            supplier_lead_hours=item.supplier_lead_time_days * 24,
+            donor_site=give[0][k],
+            donor_surplus=give[1][k],
+            backorder_id=bo[0][k],
+            backorder_site=bo[1][k],
+            backorder_open=bo[2][k],
+            backorder_rank=bo[3][k],
+            backorder_needed_by=bo[4][k],
+            committed_lane_id=used[0][k],
+            committed_quantity=used[1][k],
         )
+        for k, item in enumerate(items)
+    ]
     return RegionProblem(
         lanes=Lanes.of([(i, f, t, cents(c), h, cap) for i, f, t, c, h, cap in lanes]),
         items=demands,
@@ -173,19 +216,26 @@ def _read_problem(
     )
 
 
-def _plan_rows(
-    session: Session,
-    region: str,
-    mode: PlanMode,
-    skus: Sequence[str] | None,
-    solved: RegionPlan,
-    sites: dict[int, Site],
-    actor: str | None,
-    dry_run: bool,
+def _columns(result: Result[Any], width: int) -> list[Any]:
+    """A result's columns: integer columns as int64 arrays, others (needed-by times) as lists."""
+    rows = result.all()
+    if not rows:
+        return [ints([]) for _ in range(width)]
+    columns = list(zip(*rows, strict=True))
+    return [ints(c) if isinstance(c[0], int) else list(c) for c in columns]
+
+
+def _split(item_ids: IntArray, row_item: IntArray, *columns: np.ndarray) -> list[list[np.ndarray]]:
+    """Per column, its values cut into one array per item of `item_ids` (rows are sorted by item)."""
+    cuts = np.searchsorted(row_item, item_ids[1:]) if len(row_item) else np.zeros(max(len(item_ids) - 1, 0), int)
+    return [np.split(np.asarray(column), cuts) for column in columns]
+
+
+def _plan(
+    region: str, mode: PlanMode, skus: Sequence[str] | None, solved: RegionPlan, actor: str | None, dry_run: bool
 ) -> Plan:
     figures = solved.figures
-    items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_([p.item_id for p in solved.items])))}
-    plan = Plan(
+    return Plan(
         region=region,
         mode=mode,
         status=PlanStatus.DRY_RUN if dry_run else PlanStatus.CURRENT,
@@ -203,6 +253,11 @@ def _plan_rows(
         actor=actor,
         created_at=utcnow(),
     )
+
+
+def _add_suggestions(session: Session, plan: Plan, solved: RegionPlan, sites: dict[int, Site]) -> None:
+    """A dry run's suggestions as objects that are never stored, for the caller to read."""
+    items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_([p.item_id for p in solved.items])))}
     plan.transfers = [
         Transfer(
             lane_id=t.lane_id,
@@ -231,7 +286,52 @@ def _plan_rows(
         for r in solved.reorders
     ]
     plan.unmet = [PlanUnmet(site=sites[u.site], item=items[u.item_id], quantity=u.quantity) for u in solved.unmet]
-    return plan
+
+
+def _save_suggestions(session: Session, plan: Plan, solved: RegionPlan) -> None:
+    """Insert a saved plan's suggestions in bulk (multi-row INSERT … RETURNING id), not one object at a time."""
+    common = {"plan_id": plan.id, "created_at": plan.created_at}
+    transfer_ids = _insert(session, Transfer, [
+        {
+            **common, "lane_id": t.lane_id, "from_site_id": t.from_site, "to_site_id": t.to_site,
+            "item_id": t.item_id, "quantity": t.quantity, "unit_cost": money(t.unit_cost_cents),
+            "lead_time_hours": t.lead_hours, "status": TransferStatus.SUGGESTED,
+        }
+        for t in solved.transfers
+    ])
+    _insert(session, TransferAllocation, [
+        {"transfer_id": transfer_id, "backorder_id": a.backorder_id, "quantity": a.quantity}
+        for transfer_id, t in zip(transfer_ids, solved.transfers, strict=True)
+        for a in t.allocations
+    ], returning=False)
+    reorder_ids = _insert(session, Reorder, [
+        {
+            **common, "site_id": r.site, "item_id": r.item_id, "quantity": r.quantity,
+            "unit_cost": money(r.unit_cost_cents), "status": ReorderStatus.SUGGESTED,
+        }
+        for r in solved.reorders
+    ])
+    _insert(session, ReorderAllocation, [
+        {"reorder_id": reorder_id, "backorder_id": a.backorder_id, "quantity": a.quantity}
+        for reorder_id, r in zip(reorder_ids, solved.reorders, strict=True)
+        for a in r.allocations
+    ], returning=False)
+    _insert(session, PlanUnmet, [
+        {"plan_id": plan.id, "site_id": u.site, "item_id": u.item_id, "quantity": u.quantity} for u in solved.unmet
+    ], returning=False)
+    session.expire(plan, ["transfers", "reorders", "unmet"])
+
+
+def _insert(session: Session, model: type[Base], rows: list[dict[str, Any]], returning: bool = True) -> list[int]:
+    """Insert rows in batches; with `returning`, their new ids in the rows' order."""
+    if not rows:
+        return []
+    table = cast(Table, model.__table__)
+    if not returning:
+        session.execute(insert(table), rows)
+        return []
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    return list(session.scalars(statement, rows))
 
 
 def _supersede(session: Session, region: str, scope: dict[int, Item] | None) -> None:

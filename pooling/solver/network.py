@@ -8,6 +8,7 @@ cannot be bought; a leftover node that takes unused surplus and unused outside s
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,6 +58,7 @@ class _Backorders:
 
 
 def solve_item(lanes: Lanes, demand: ItemDemand, mode: Mode = "POOL_FIRST", now: float = 0.0) -> ItemPlan:
+    started = time.perf_counter()
     backorders = _Backorders.of(demand)
     requested = int(backorders.open.sum())
     has_surplus = demand.donor_surplus > 0
@@ -67,13 +69,12 @@ def solve_item(lanes: Lanes, demand: ItemDemand, mode: Mode = "POOL_FIRST", now:
         return ItemPlan(demand.item_id, (), (), (), 0, 0, 0, 0, 0)
 
     # Lanes from a donor to a site that waits, with capacity left for this item.
-    remaining = _remaining_capacity(lanes, demand)
+    remaining = remaining_capacity(lanes, demand)
     top = max(lanes.top_site, int(backorders.site.max())) + 1
     is_donor = np.zeros(top, dtype=bool)
     is_donor[donors[donors < top]] = True
-    waits = np.zeros(top, dtype=bool)
-    waits[backorders.site] = True
-    usable = np.flatnonzero(is_donor[lanes.from_site] & waits[lanes.to_site] & (remaining != 0))
+    into_waiting = lanes.into_sites(np.unique(backorders.site))
+    usable = into_waiting[is_donor[lanes.from_site[into_waiting]] & (remaining[into_waiting] != 0)]
     usable = usable[np.lexsort((lanes.to_site[usable], lanes.from_site[usable]))]
     lane_from, lane_to = lanes.from_site[usable], lanes.to_site[usable]
     lane_lead, lane_cost = lanes.lead_hours[usable], lanes.cost_cents[usable]
@@ -151,7 +152,9 @@ def solve_item(lanes: Lanes, demand: ItemDemand, mode: Mode = "POOL_FIRST", now:
         surplus, np.zeros(n_arrivals, np.int64), -backorders.open, [requested], [-int(surplus.sum())],
     ])
     solver.set_nodes_supplies(np.arange(len(node_supply)), ints(node_supply))
+    solving = time.perf_counter()
     status = solver.solve()
+    flow_seconds = time.perf_counter() - solving
     if status != solver.OPTIMAL:
         raise SolverError(f"min-cost flow for item {demand.item_id} ended with status {status!r}, not OPTIMAL")
     flows = solver.flows(arcs)
@@ -184,10 +187,12 @@ def solve_item(lanes: Lanes, demand: ItemDemand, mode: Mode = "POOL_FIRST", now:
         lateness_penalty_cents=penalty,
         nodes=len(node_supply),
         arcs=len(tails),
+        build_seconds=time.perf_counter() - started - flow_seconds,
+        flow_seconds=flow_seconds,
     )
 
 
-def _remaining_capacity(lanes: Lanes, demand: ItemDemand) -> IntArray:
+def remaining_capacity(lanes: Lanes, demand: ItemDemand) -> IntArray:
     """Per lane, the units of this item it may still carry (-1: no limit): capacity less what is committed."""
     if not len(demand.committed_lane_id):
         return lanes.capacity

@@ -66,6 +66,21 @@ class Lanes:
     def max_lead_hours(self) -> int:
         return int(self.lead_hours.max(initial=0))
 
+    @cached_property
+    def into(self) -> tuple[IntArray, IntArray]:
+        """Rows grouped by recipient, computed once per region: `rows[start[s]:start[s + 1]]` are the lanes into s."""
+        rows = np.lexsort((self.from_site, self.to_site))
+        start = np.searchsorted(self.to_site[rows], np.arange(self.top_site + 2))
+        return rows, start
+
+    def into_sites(self, sites: IntArray) -> IntArray:
+        """The rows of the lanes into any of `sites` (distinct ids), grouped by recipient."""
+        rows, start = self.into
+        sites = sites[sites <= self.top_site]
+        first, count = start[sites], start[sites + 1] - start[sites]
+        offsets = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+        return rows[np.repeat(first, count) + offsets]
+
 
 @dataclass(frozen=True)
 class ItemDemand:
@@ -146,6 +161,8 @@ class ItemPlan:
     lateness_penalty_cents: int
     nodes: int
     arcs: int
+    build_seconds: float = field(default=0.0, compare=False)  # numpy work before and after the solve
+    flow_seconds: float = field(default=0.0, compare=False)  # OR-Tools' own solve
 
     @property
     def units_by_transfer(self) -> int:
@@ -178,9 +195,11 @@ class PlanFigures:
     reorder_cost_cents: int
     all_external_cost_cents: int
     lateness_penalty_cents: int
-    solve_seconds: float
+    solve_seconds: float  # wall time of the whole region's solve
     nodes: int
     arcs: int
+    build_seconds: float = 0.0  # summed over items (and processes): building graphs and reading flows back
+    flow_seconds: float = 0.0  # summed over items (and processes): OR-Tools' solves
 
     @property
     def total_cost_cents(self) -> int:

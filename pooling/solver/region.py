@@ -46,6 +46,8 @@ def figures(plans: Iterable[ItemPlan], solve_seconds: float) -> PlanFigures:
         solve_seconds=solve_seconds,
         nodes=sum(p.nodes for p in plans),
         arcs=sum(p.arcs for p in plans),
+        build_seconds=sum(p.build_seconds for p in plans),
+        flow_seconds=sum(p.flow_seconds for p in plans),
     )
 
 
