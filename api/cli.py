@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -26,6 +27,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--demo", action="store_true", help="load a demo network into an empty database")
     serve.add_argument("--no-graphiql", action="store_true", help="do not serve GraphiQL on GET /graphql")
+    serve.add_argument(
+        "--no-introspection",
+        action="store_true",
+        help="refuse __schema and __type queries, for production (also: STOCKPOOL_INTROSPECTION=0)",
+    )
 
     token = commands.add_parser("token", help="API tokens").add_subparsers(dest="token_command", required=True)
     create = token.add_parser("create", help="create a token; prints it alone on the last line (shown once)")
@@ -40,6 +46,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from api.nightly import add_arguments
 
     add_arguments(rebalance_command)
+
+    bench = commands.add_parser(
+        "bench", help="benchmark: a random network loaded into an empty database, rebalanced end to end"
+    )
+    from api import bench as bench_command
+
+    bench_command.add_arguments(bench)
 
     check = commands.add_parser("check", help="verify the ledger invariants; exit 1 if any is broken")
     check.add_argument("--json", action="store_true", help="print one JSON document")
@@ -63,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from api import nightly
 
             return nightly.run(database, args)
+        if args.command == "bench":
+            return bench_command.run(database, args)
         return 0
     finally:
         database.dispose()
@@ -97,6 +112,12 @@ def _create_token(database: Database, args: argparse.Namespace) -> int:
     return 0
 
 
+def introspection_on(no_introspection: bool) -> bool:
+    """Off with `--no-introspection` or STOCKPOOL_INTROSPECTION=0 (or false, no, off); on otherwise."""
+    setting = os.environ.get("STOCKPOOL_INTROSPECTION", "1").strip().lower()
+    return not no_introspection and setting not in ("0", "false", "no", "off")
+
+
 def _serve(database: Database, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -116,7 +137,8 @@ def _serve(database: Database, args: argparse.Namespace) -> int:
             print(f"  COORDINATOR ({tokens.region:<12}) {tokens.coordinator}")
             print(f"  SITE ({tokens.site_code:<19}) {tokens.site}")
     print(f"stockpool serving {url} (database {database.url})", flush=True)
-    uvicorn.run(create_app(database, graphiql=not args.no_graphiql), host=args.host, port=args.port, log_level="info")
+    app = create_app(database, graphiql=not args.no_graphiql, introspection=introspection_on(args.no_introspection))
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0
 
 

@@ -60,10 +60,18 @@ def greedy_item(lanes: Lanes, demand: ItemDemand) -> ItemPlan:
             if remaining[row] != NO_CAPACITY:
                 remaining[row] -= take
             wanted -= take
-            transfers.append(TransferLine(
-                demand.item_id, int(lanes.lane_id[row]), donor, site, take, int(lanes.cost_cents[row]),
-                int(lanes.lead_hours[row]), (Allocation(int(demand.backorder_id[k]), take),),
-            ))
+            transfers.append(
+                TransferLine(
+                    demand.item_id,
+                    int(lanes.lane_id[row]),
+                    donor,
+                    site,
+                    take,
+                    int(lanes.cost_cents[row]),
+                    int(lanes.lead_hours[row]),
+                    (Allocation(int(demand.backorder_id[k]), take),),
+                )
+            )
         if wanted > 0:
             fallback.append((site, int(demand.backorder_id[k]), wanted))
     lines = tuple((site, units, (Allocation(backorder, units),)) for site, backorder, units in fallback)

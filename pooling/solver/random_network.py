@@ -36,11 +36,14 @@ def random_region(
     seed: int = 0,
     mode: Mode = "POOL_FIRST",
     now: float = DEFAULT_NOW,
+    backordered_items: float = 1.0,
 ) -> RegionProblem:
     """A random region of `sites` sites (ids 1..sites) and `items` items (ids 1..items).
 
     `lanes`: "dense" (every ordered pair of sites) or "knn:K" (each site to and from its K nearest sites).
     `backorder_share` / `surplus_share`: the share of (site, item) pairs that wait / give.
+    `backordered_items`: the share of items that have backorders at all (the others only have stock), as in a
+    large network where one night's backorders touch a few items out of many.
     """
     if sites < 2 or items < 1:
         raise ValueError("a random region needs at least 2 sites and 1 item")
@@ -54,6 +57,8 @@ def random_region(
     # Roles per (item, site): one uniform draw splits the pairs into waiting, giving and neither.
     role = rng.random((items, sites))
     waiting = role < backorder_share
+    if backordered_items < 1:
+        waiting &= rng.random((items, 1)) < backordered_items
     giving = (role >= backorder_share) & (role < backorder_share + surplus_share)
 
     donor_item, donor_site = np.nonzero(giving)  # row-major: grouped by item, sites ascending
@@ -70,7 +75,7 @@ def random_region(
     bo_open = rng.integers(1, 6, size=n_backorders)
     bo_rank = rng.choice(len(RANK_WEIGHTS), size=n_backorders, p=RANK_WEIGHTS)
     dated = rng.random(n_backorders) < DATED_SHARE
-    bo_needed_by = np.where(dated, now + rng.uniform(0.0, 14 * 86_400.0, size=n_backorders), np.nan)
+    bo_needed_by = np.where(dated, now + np.round(rng.uniform(0.0, 14 * 86_400.0, size=n_backorders)), np.nan)
 
     price = np.round(np.exp(rng.normal(np.log(4_000.0), 1.0, size=items))).astype(np.int64) + 100
     purchasable = rng.random(items) < PURCHASABLE_SHARE
