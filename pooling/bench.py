@@ -15,6 +15,7 @@ import os
 import resource
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -143,11 +144,10 @@ def run_bench(
     report.backorders = sum(len(d.backorder_id) for d in problem.items)
 
     # In a fresh process, so that its peak memory is the rebalance's own, not the generator's or the loader's.
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(1) as pool:
-        stages, plan_id, peak_self = pool.apply(
-            _rebalance_process, (db.engine.url.render_as_string(hide_password=False), problem.now, processes)
-        )
+    # (A process pool's workers may start the solver's own worker processes; multiprocessing.Pool's may not.)
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        url = db.engine.url.render_as_string(hide_password=False)
+        stages, plan_id, peak_self = pool.submit(_rebalance_process, url, problem.now, processes).result()
     report.seconds.update(stages)
     report.peak_rss_mb["rebalance process"] = peak_self
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import Result, Table, func, insert, select, text, update
+from sqlalchemy import Select, Table, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from models import (
@@ -141,38 +141,31 @@ def _read_problem(
     region_sites = select(Site.id).where(Site.region == region, Site.active)
     open_quantity = Backorder.quantity - Backorder.fulfilled - Backorder.covered
     waiting = (
-        Backorder.site_id.in_(region_sites), Backorder.status.in_(HAS_OPEN), open_quantity > 0,
+        Backorder.site_id.in_(region_sites),
+        Backorder.status.in_(HAS_OPEN),
+        open_quantity > 0,
         *((Backorder.item_id.in_(list(scope)),) if scope is not None else ()),
     )
     needed_items = select(Backorder.item_id).where(*waiting).distinct()
     backorders = _columns(
-        session.execute(
-            select(
-                Backorder.item_id, Backorder.id, Backorder.site_id, open_quantity, priority_rank, Backorder.needed_by
-            )
-            .where(*waiting)
-            .order_by(Backorder.item_id, Backorder.site_id, Backorder.id)
-        ),
-        6,
+        session,
+        select(Backorder.item_id, Backorder.id, Backorder.site_id, open_quantity, priority_rank, Backorder.needed_by)
+        .where(*waiting)
+        .order_by(Backorder.item_id, Backorder.site_id, Backorder.id),
+        times=(5,),
     )
     donors = _columns(
-        session.execute(
-            select(StockLevel.item_id, StockLevel.site_id, SPARE)
-            .where(
-                StockLevel.site_id.in_(region_sites), StockLevel.item_id.in_(needed_items), SPARE > 0, ~LEVEL_WAITS
-            )
-            .order_by(StockLevel.item_id, StockLevel.site_id)
-        ),
-        3,
+        session,
+        select(StockLevel.item_id, StockLevel.site_id, SPARE)
+        .where(StockLevel.site_id.in_(region_sites), StockLevel.item_id.in_(needed_items), SPARE > 0, ~LEVEL_WAITS)
+        .order_by(StockLevel.item_id, StockLevel.site_id),
     )
     committed = _columns(
-        session.execute(
-            select(Transfer.item_id, Transfer.lane_id, func.sum(Transfer.quantity))
-            .where(Transfer.status.in_(COMMITTED), Transfer.item_id.in_(needed_items))
-            .group_by(Transfer.item_id, Transfer.lane_id)
-            .order_by(Transfer.item_id, Transfer.lane_id)
-        ),
-        3,
+        session,
+        select(Transfer.item_id, Transfer.lane_id, func.sum(Transfer.quantity))
+        .where(Transfer.status.in_(COMMITTED), Transfer.item_id.in_(needed_items))
+        .group_by(Transfer.item_id, Transfer.lane_id)
+        .order_by(Transfer.item_id, Transfer.lane_id),
     )
     items = session.execute(
         select(Item.id, Item.unit_cost, Item.purchasable, Item.supplier_lead_time_days)
@@ -186,8 +179,7 @@ def _read_problem(
     ).all()
 
     item_ids = ints([row.id for row in items])
-    needed_by = floats([t.timestamp() if t is not None else np.nan for t in backorders[5]])
-    bo = _split(item_ids, backorders[0], backorders[1], backorders[2], backorders[3], backorders[4], needed_by)
+    bo = _split(item_ids, *backorders)
     give = _split(item_ids, donors[0], donors[1], donors[2])
     used = _split(item_ids, committed[0], committed[1], committed[2])
     demands = [
@@ -216,16 +208,25 @@ def _read_problem(
     )
 
 
-def _columns(result: Result[Any], width: int) -> list[Any]:
-    """A result's columns: integer columns as int64 arrays, others (needed-by times) as lists."""
-    rows = result.all()
-    if not rows:
-        return [ints([]) for _ in range(width)]
-    columns = list(zip(*rows, strict=True))
-    return [ints(c) if isinstance(c[0], int) else list(c) for c in columns]
+READ_CHUNK_ROWS = 100_000
 
 
-def _split(item_ids: IntArray, row_item: IntArray, *columns: np.ndarray) -> list[list[np.ndarray]]:
+def _columns(session: Session, statement: Select[*tuple[Any, ...]], times: tuple[int, ...] = ()) -> list[np.ndarray]:
+    """A query's columns as numpy arrays, streamed in chunks (a server-side cursor on PostgreSQL) so that no
+    Python object per row outlives its chunk: int64, or epoch seconds (NaN for none) for the `times` columns."""
+    width = len(statement.selected_columns)
+    parts: list[list[np.ndarray]] = [[] for _ in range(width)]
+    result = session.execute(statement, execution_options={"yield_per": READ_CHUNK_ROWS})
+    for rows in result.partitions():
+        for k, column in enumerate(zip(*rows, strict=True)):
+            if k in times:
+                parts[k].append(floats([t.timestamp() if t is not None else np.nan for t in column]))
+            else:
+                parts[k].append(ints(column))
+    return [np.concatenate(p) if p else (floats([]) if k in times else ints([])) for k, p in enumerate(parts)]
+
+
+def _split(item_ids: IntArray, row_item: np.ndarray, *columns: np.ndarray) -> list[list[np.ndarray]]:
     """Per column, its values cut into one array per item of `item_ids` (rows are sorted by item)."""
     cuts = np.searchsorted(row_item, item_ids[1:]) if len(row_item) else np.zeros(max(len(item_ids) - 1, 0), int)
     return [np.split(np.asarray(column), cuts) for column in columns]
@@ -291,34 +292,65 @@ def _add_suggestions(session: Session, plan: Plan, solved: RegionPlan, sites: di
 def _save_suggestions(session: Session, plan: Plan, solved: RegionPlan) -> None:
     """Insert a saved plan's suggestions in bulk (multi-row INSERT … RETURNING id), not one object at a time."""
     common = {"plan_id": plan.id, "created_at": plan.created_at}
-    transfer_ids = _insert(session, Transfer, [
-        {
-            **common, "lane_id": t.lane_id, "from_site_id": t.from_site, "to_site_id": t.to_site,
-            "item_id": t.item_id, "quantity": t.quantity, "unit_cost": money(t.unit_cost_cents),
-            "lead_time_hours": t.lead_hours, "status": TransferStatus.SUGGESTED,
-        }
-        for t in solved.transfers
-    ])
-    _insert(session, TransferAllocation, [
-        {"transfer_id": transfer_id, "backorder_id": a.backorder_id, "quantity": a.quantity}
-        for transfer_id, t in zip(transfer_ids, solved.transfers, strict=True)
-        for a in t.allocations
-    ], returning=False)
-    reorder_ids = _insert(session, Reorder, [
-        {
-            **common, "site_id": r.site, "item_id": r.item_id, "quantity": r.quantity,
-            "unit_cost": money(r.unit_cost_cents), "status": ReorderStatus.SUGGESTED,
-        }
-        for r in solved.reorders
-    ])
-    _insert(session, ReorderAllocation, [
-        {"reorder_id": reorder_id, "backorder_id": a.backorder_id, "quantity": a.quantity}
-        for reorder_id, r in zip(reorder_ids, solved.reorders, strict=True)
-        for a in r.allocations
-    ], returning=False)
-    _insert(session, PlanUnmet, [
-        {"plan_id": plan.id, "site_id": u.site, "item_id": u.item_id, "quantity": u.quantity} for u in solved.unmet
-    ], returning=False)
+    transfer_ids = _insert(
+        session,
+        Transfer,
+        [
+            {
+                **common,
+                "lane_id": t.lane_id,
+                "from_site_id": t.from_site,
+                "to_site_id": t.to_site,
+                "item_id": t.item_id,
+                "quantity": t.quantity,
+                "unit_cost": money(t.unit_cost_cents),
+                "lead_time_hours": t.lead_hours,
+                "status": TransferStatus.SUGGESTED,
+            }
+            for t in solved.transfers
+        ],
+    )
+    _insert(
+        session,
+        TransferAllocation,
+        [
+            {"transfer_id": transfer_id, "backorder_id": a.backorder_id, "quantity": a.quantity}
+            for transfer_id, t in zip(transfer_ids, solved.transfers, strict=True)
+            for a in t.allocations
+        ],
+        returning=False,
+    )
+    reorder_ids = _insert(
+        session,
+        Reorder,
+        [
+            {
+                **common,
+                "site_id": r.site,
+                "item_id": r.item_id,
+                "quantity": r.quantity,
+                "unit_cost": money(r.unit_cost_cents),
+                "status": ReorderStatus.SUGGESTED,
+            }
+            for r in solved.reorders
+        ],
+    )
+    _insert(
+        session,
+        ReorderAllocation,
+        [
+            {"reorder_id": reorder_id, "backorder_id": a.backorder_id, "quantity": a.quantity}
+            for reorder_id, r in zip(reorder_ids, solved.reorders, strict=True)
+            for a in r.allocations
+        ],
+        returning=False,
+    )
+    _insert(
+        session,
+        PlanUnmet,
+        [{"plan_id": plan.id, "site_id": u.site, "item_id": u.item_id, "quantity": u.quantity} for u in solved.unmet],
+        returning=False,
+    )
     session.expire(plan, ["transfers", "reorders", "unmet"])
 
 
