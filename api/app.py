@@ -6,7 +6,6 @@ import json
 import logging
 import time
 from collections import Counter
-from typing import Any
 
 from graphql import OperationDefinitionNode, OperationType, parse
 from graphql.error import GraphQLSyntaxError
@@ -21,7 +20,7 @@ from strawberry.asgi import GraphQL
 from api import idempotency
 from api.auth import caller_for
 from api.context import Context
-from api.graphql.schema import schema
+from api.graphql.schema import MAX_TOKENS, build_schema, schema
 from models.db import Database
 
 log = logging.getLogger("stockpool.api")
@@ -32,16 +31,18 @@ def _error(status: int, message: str, code: str) -> JSONResponse:
     return JSONResponse({"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}, status)
 
 
-def _is_mutation(body: dict[str, Any]) -> bool:
+def _operations(query: str) -> list[OperationDefinitionNode]:
+    """The document's operations, read no further than the token limit; none if it does not parse (Strawberry says)."""
     try:
-        document = parse(body.get("query") or "")
-    except (GraphQLSyntaxError, TypeError):
-        return False
-    name = body.get("operationName")
-    for definition in document.definitions:
-        if isinstance(definition, OperationDefinitionNode) and (
-            name is None or (definition.name is not None and definition.name.value == name)
-        ):
+        document = parse(query, max_tokens=MAX_TOKENS)
+    except GraphQLSyntaxError:
+        return []
+    return [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+
+
+def _is_mutation(operations: list[OperationDefinitionNode], name: str | None) -> bool:
+    for definition in operations:
+        if name is None or (definition.name is not None and definition.name.value == name):
             return definition.operation == OperationType.MUTATION
     return False
 
@@ -49,9 +50,10 @@ def _is_mutation(body: dict[str, Any]) -> bool:
 class GraphQLEndpoint:
     """Authenticates, opens the request's transaction, replays idempotent retries, then lets Strawberry run."""
 
-    def __init__(self, db: Database, graphiql: bool) -> None:
+    def __init__(self, db: Database, graphiql: bool, introspection: bool = True) -> None:
         self.db = db
-        self.view = GraphQL(schema, graphql_ide="graphiql" if graphiql else None, allow_queries_via_get=False)
+        served = schema if introspection else build_schema(introspection=False)
+        self.view = GraphQL(served, graphql_ide="graphiql" if graphiql else None, allow_queries_via_get=False)
         self.graphiql = graphiql
         self.counts: Counter[str] = Counter()
         self.seconds = 0.0
@@ -84,7 +86,10 @@ class GraphQLEndpoint:
         if not isinstance(body.get("variables") or {}, dict) or not isinstance(body.get("operationName") or "", str):
             return _error(400, "`variables` must be an object and `operationName` a string.", "BAD_REQUEST")
 
-        write = _is_mutation(body)
+        operations = _operations(body["query"])
+        if len(operations) > 1 and body.get("operationName") is None:  # Strawberry would run the first one alone
+            return _error(400, "The document has several operations: name one in `operationName`.", "BAD_REQUEST")
+        write = _is_mutation(operations, body.get("operationName"))
         context = Context(self.db, None, write)
         committed = False
         try:
@@ -112,7 +117,9 @@ class GraphQLEndpoint:
                 if isinstance(status, int) and 400 <= status < 500:
                     return _error(status, str(getattr(error, "reason", error)), "BAD_REQUEST")
                 raise
-            if write and response.status_code == 200:
+            # Refused before execution (validation, limits): data is null; nothing ran, so the key is not used up.
+            executed = response.status_code == 200 and json.loads(bytes(response.body)).get("data") is not None
+            if write and executed and not context.failed:
                 if key is not None:
                     answer = bytes(response.body).decode()
                     await context.run(lambda s: idempotency.store(s, token_id, key, request_hash, answer))
@@ -124,8 +131,9 @@ class GraphQLEndpoint:
                 await context.finish(commit=False)
 
 
-def create_app(db: Database, graphiql: bool = True) -> Starlette:
-    endpoint = GraphQLEndpoint(db, graphiql)
+def create_app(db: Database, graphiql: bool = True, introspection: bool = True) -> Starlette:
+    """`introspection=False` (production) refuses `__schema` and `__type` queries before anything runs."""
+    endpoint = GraphQLEndpoint(db, graphiql, introspection)
 
     async def livez(_: Request) -> Response:
         return PlainTextResponse("ok")

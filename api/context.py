@@ -32,6 +32,8 @@ class Context:
         self.write = write
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="request")
         self._session: Session | None = None
+        self.failed = False  # an unexpected error happened: the request must not commit
+        self._finished = False
         self.loaders = Loaders(self)
 
     @property
@@ -47,6 +49,11 @@ class Context:
         return await asyncio.wrap_future(self._thread.submit(lambda: work(self.session)))
 
     async def finish(self, commit: bool) -> None:
+        """Commit or roll back, and close; once only (after a failed commit, the rollback has already happened)."""
+        if self._finished:
+            return
+        self._finished = True
+
         def close() -> None:
             if self._session is None:
                 return

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from api.auth import Caller, may_coordinate, may_see_site, require_admin
 from api.graphql.base import Node, RoleEnum, UserError, parse_global_id, pk_of
 from api.graphql.runner import mutate, read
-from api.graphql.types import ApiToken, Backorder, Item, Kpis, Plan, Reorder, Site, Transfer
+from api.graphql.types import ApiToken, Backorder, Item, Kpis, Plan, Reorder, Site, StockLevel, Transfer
 from models import ApiToken as ApiTokenRow
 from models import Backorder as BackorderRow
 from models import Item as ItemRow
@@ -16,6 +16,7 @@ from models import Plan as PlanRow
 from models import Reorder as ReorderRow
 from models import Role
 from models import Site as SiteRow
+from models import StockLevel as StockLevelRow
 from models import Transfer as TransferRow
 from pooling import access, kpis
 
@@ -56,6 +57,8 @@ def _node(session: Session, caller: Caller, value: str) -> Node | None:
         return Site.of(row)
     if kind == "Item" and (item := session.get(ItemRow, pk)):
         return Item.of(item)
+    if kind == "StockLevel" and (level := session.get(StockLevelRow, pk)):
+        return StockLevel.of(level)  # the network's availability: everyone reads it
     if kind == "Backorder" and (bo := session.get(BackorderRow, pk)) and may_see_site(caller, bo.site):
         return Backorder.of(bo)
     if (

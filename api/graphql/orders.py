@@ -76,7 +76,7 @@ class OrdersQuery:
             if site is not None:
                 query = query.where(BackorderRow.site_id == site_in_scope(session, caller, site).id)
             if status:
-                query = query.where(BackorderRow.status.in_(status))
+                query = query.where(BackorderRow.status.in_(set(status)))  # repeats are one SQL parameter
             return paginate(session, query, BackorderRow.id, first, after, Backorder.of)
 
         return await read(info, work)

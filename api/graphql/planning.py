@@ -177,7 +177,7 @@ class PlanningQuery:
             if region is not None:
                 query = query.where(TransferRow.to_site_id.in_(select(Site.id).where(Site.region == region)))
             if status:
-                query = query.where(TransferRow.status.in_(status))
+                query = query.where(TransferRow.status.in_(set(status)))  # repeats are one SQL parameter
             return paginate(session, query, TransferRow.id, first, after, Transfer.of, descending=True)
 
         return await read(info, work)
@@ -199,7 +199,7 @@ class PlanningQuery:
             if region is not None:
                 query = query.where(ReorderRow.site_id.in_(select(Site.id).where(Site.region == region)))
             if status:
-                query = query.where(ReorderRow.status.in_(status))
+                query = query.where(ReorderRow.status.in_(set(status)))  # repeats are one SQL parameter
             return paginate(session, query, ReorderRow.id, first, after, Reorder.of, descending=True)
 
         return await read(info, work)

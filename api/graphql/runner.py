@@ -7,12 +7,13 @@ anything else is a bug: rolled back, logged, and answered as "Unexpected error."
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Protocol, TypeVar
 
 import strawberry
 from graphql import GraphQLError
 from sqlalchemy.orm import Session
+from strawberry.extensions import SchemaExtension
 
 from api.auth import Caller
 from api.context import Context
@@ -77,10 +78,29 @@ async def mutate(info: strawberry.Info, payload: type[P], work: Callable[[Sessio
     return await context(info).run(attempt)
 
 
+def unexpected(error: GraphQLError) -> bool:
+    """An exception that is a bug or a fault, not a typed refusal (QueryError, PoolingError) nor a validation error."""
+    original = error.original_error
+    # A GraphQLError as the original is graphql-core refusing a variable's value (a wrong type, an Int out of
+    # 32 bits, a DateTime or Decimal that does not parse, a non-finite Float): written for the client.
+    return original is not None and not isinstance(original, (QueryError, PoolingError, GraphQLError))
+
+
 def should_mask(error: GraphQLError) -> bool:
     """Hide the message of unexpected exceptions only; validation and domain errors speak for themselves."""
-    original = error.original_error
-    if original is None or isinstance(original, (QueryError, PoolingError)):
+    if not unexpected(error):
         return False
-    log.error("unexpected error in %s", error.path, exc_info=original)
+    log.error("unexpected error in %s", error.path, exc_info=error.original_error)
     return True
+
+
+class RollBackOnUnexpectedError(SchemaExtension):
+    """A request whose execution hit an unexpected error commits nothing: neither its changes (a mutation's
+    savepoint only covers the mutation itself) nor its Idempotency-Key, so the client's retry runs afresh."""
+
+    def on_execute(self) -> Iterator[None]:
+        yield
+        errors = getattr(self.execution_context.result, "errors", None) or []
+        request = self.execution_context.context
+        if isinstance(request, Context) and any(unexpected(error) for error in errors):
+            request.failed = True

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import strawberry
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    AddValidationRules,
+    DisableIntrospection,
+    MaskErrors,
+    MaxTokensLimiter,
+    ParserCache,
+    SchemaExtension,
+    ValidationCache,
+)
 from strawberry.tools import merge_types
 
 from api.graphql.access import AccessMutation, AccessQuery
+from api.graphql.limits import query_limits
 from api.graphql.network import NetworkMutation, NetworkQuery
 from api.graphql.orders import OrdersMutation, OrdersQuery
 from api.graphql.planning import PlanningMutation, PlanningQuery
-from api.graphql.runner import should_mask
+from api.graphql.runner import RollBackOnUnexpectedError, should_mask
 from api.graphql.stock import StockMutation, StockQuery
+from api.graphql.text import RefuseUnstorableText
 from api.graphql.types import ApiToken, Backorder, Item, Plan, Reorder, Site, StockLevel, Transfer
 
 MAX_DEPTH = 12
@@ -21,17 +33,34 @@ MAX_TOKENS = 4000
 Query = merge_types("Query", (AccessQuery, NetworkQuery, StockQuery, OrdersQuery, PlanningQuery))
 Mutation = merge_types("Mutation", (NetworkMutation, AccessMutation, StockMutation, OrdersMutation, PlanningMutation))
 
-schema = strawberry.Schema(
-    query=Query,
-    mutation=Mutation,
-    types=[Site, Item, StockLevel, Backorder, Transfer, Reorder, Plan, ApiToken],
-    extensions=[
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+QueryLimits = query_limits(MAX_DEPTH, MAX_ALIASES)
+
+
+def build_schema(introspection: bool = True) -> strawberry.Schema:
+    """The schema; `introspection=False` (a production setting) refuses `__schema` and `__type` at validation."""
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
+        lambda: AddValidationRules([QueryLimits]),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: MaskErrors(should_mask_error=should_mask),
-    ],
-)
+        RollBackOnUnexpectedError,
+        RefuseUnstorableText,
+        # Clients send the same few documents over and over: parse and validate each once (bounded LRU caches of
+        # 128 documents, keyed by the text and token limit, and by the document and the rules). Validating a small
+        # mutation otherwise costs about as much CPU as everything else its request does.
+        ParserCache,
+        ValidationCache,
+    ]
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[Site, Item, StockLevel, Backorder, Transfer, Reorder, Plan, ApiToken],
+        extensions=extensions,
+    )
+
+
+schema = build_schema()
 
 
 def sdl() -> str:

@@ -6,6 +6,7 @@ the ids it needs to load its neighbours.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -14,6 +15,7 @@ import strawberry
 from strawberry import Private
 
 import models as rows
+from api.auth import may_see_site
 from api.graphql.base import (
     BackorderStatusEnum,
     MovementReasonEnum,
@@ -215,6 +217,14 @@ class Backorder(Node):
         )
 
 
+async def _may_see_backorder(info: strawberry.Info, backorder_id: int) -> bool:
+    caller = info.context.caller
+    if caller is None or caller.is_admin:
+        return caller is not None
+    backorder = await info.context.loaders.backorder.load(backorder_id)
+    return may_see_site(caller, await info.context.loaders.site.load(backorder.site_id))
+
+
 @strawberry.type
 class Allocation:
     quantity: int
@@ -259,12 +269,18 @@ class Transfer(Node):
     async def item(self, info: strawberry.Info) -> Item:
         return await _item(info, self.item_id)
 
-    @strawberry.field(description="The backorders this transfer serves, and how many units each.")
+    @strawberry.field(
+        description="The backorders this transfer serves, and how many units each (those the caller may see)."
+    )
     async def allocations(self, info: strawberry.Info) -> list[Allocation]:
         if self.known_allocations is not None:
-            return self.known_allocations
-        rows = await info.context.loaders.transfer_allocations.load(self.pk)
-        return [Allocation(quantity=a.quantity, backorder_id=a.backorder_id) for a in rows]
+            allocations = self.known_allocations
+        else:
+            rows = await info.context.loaders.transfer_allocations.load(self.pk)
+            allocations = [Allocation(quantity=a.quantity, backorder_id=a.backorder_id) for a in rows]
+        # The receiving site's backorders are its own records: the sending site sees the transfer, not them.
+        seen = await asyncio.gather(*(_may_see_backorder(info, a.backorder_id) for a in allocations))
+        return [a for a, visible in zip(allocations, seen, strict=True) if visible]
 
     @classmethod
     def of(cls, row: rows.Transfer, number: int = 0, with_allocations: bool = False) -> Transfer:

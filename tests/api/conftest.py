@@ -35,7 +35,10 @@ def server(migrated: Database) -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    config = uvicorn.Config(create_app(migrated), host="127.0.0.1", port=port, log_level="warning")
+    # A long keep-alive: clients that reuse a connection across slow rounds must not race its closing.
+    config = uvicorn.Config(
+        create_app(migrated), host="127.0.0.1", port=port, log_level="warning", timeout_keep_alive=300
+    )
     instance = uvicorn.Server(config)
     thread = threading.Thread(target=instance.run, daemon=True)
     thread.start()

@@ -1,0 +1,56 @@
+"""Text the database can store: no NUL character (PostgreSQL refuses it in text) and no unpaired surrogate (it is
+not UTF-8). A request that carries such a string, in a variable or a literal, is refused as a whole before any
+resolver runs, on every database alike, like any other value of the wrong type."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import ExecutionResult, GraphQLError, StringValueNode, Visitor, visit
+from strawberry.extensions import SchemaExtension
+
+MESSAGE = "Text cannot contain NUL (\\u0000) characters or unpaired surrogates."
+
+
+def storable(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key)
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+class _Literals(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
+        self.found.append(node.value)
+
+
+class RefuseUnstorableText(SchemaExtension):
+    def on_execute(self) -> Iterator[None]:
+        request = self.execution_context
+        literals = _Literals()
+        if request.graphql_document is not None:
+            visit(request.graphql_document, literals)
+        texts = [*_strings(request.variables or {}), *literals.found]
+        if request.result is None and not all(storable(text) for text in texts):
+            request.result = ExecutionResult(data=None, errors=[GraphQLError(MESSAGE, extensions={"code": "INVALID"})])
+        yield
