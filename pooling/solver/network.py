@@ -225,33 +225,33 @@ def _transfers(
     """
     moving = np.flatnonzero(lane_flow)
     taking = np.flatnonzero(ab_flow)
-    by_arrival: dict[int, list[list[int]]] = {}
-    for k in taking:
-        by_arrival.setdefault(int(ab_arrival[k]), []).append([int(backorders.id[ab_backorder[k]]), int(ab_flow[k])])
-    transfers = []
-    for k in moving:
-        row, left = int(usable[k]), int(lane_flow[k])
-        queue = by_arrival[int(lane_arrival[k])]
-        allocations = []
-        while left:
-            backorder_id, wanting = queue[0]
-            take = min(left, wanting)
-            allocations.append(Allocation(backorder_id, take))
-            left -= take
-            queue[0][1] -= take
-            if queue[0][1] == 0:
-                queue.pop(0)
-        transfers.append(TransferLine(
-            item_id=item_id,
-            lane_id=int(lanes.lane_id[row]),
-            from_site=int(lanes.from_site[row]),
-            to_site=int(lanes.to_site[row]),
-            quantity=int(lane_flow[k]),
-            unit_cost_cents=int(lanes.cost_cents[row]),
-            lead_hours=int(lanes.lead_hours[row]),
-            allocations=tuple(allocations),
-        ))
-    return tuple(transfers)
+    if not len(moving):
+        return ()
+    # Line lanes and backorders up arrival by arrival (each in canonical order) as two runs of units; an arrival
+    # node's inflow equals its outflow, so cutting both runs at every end of either gives the pieces (lane, units,
+    # backorder) and no piece crosses from one arrival to the next.
+    lanes_in_line = moving[np.argsort(lane_arrival[moving], kind="stable")]
+    takers_in_line = taking[np.argsort(ab_arrival[taking], kind="stable")]
+    lane_end = np.cumsum(lane_flow[lanes_in_line])
+    taker_end = np.cumsum(ab_flow[takers_in_line])
+    ends = np.union1d(lane_end, taker_end)
+    starts = np.concatenate([[0], ends[:-1]])
+    piece_lane = lanes_in_line[np.searchsorted(lane_end, starts, side="right")]
+    piece_backorder = backorders.id[ab_backorder[takers_in_line[np.searchsorted(taker_end, starts, side="right")]]]
+    pieces: dict[int, list[Allocation]] = {}
+    for k, backorder_id, units in zip(
+        piece_lane.tolist(), piece_backorder.tolist(), (ends - starts).tolist(), strict=True
+    ):
+        pieces.setdefault(k, []).append(Allocation(backorder_id, units))
+    rows = usable[moving]
+    return tuple(
+        TransferLine(item_id, lane_id, from_site, to_site, quantity, cost, lead, tuple(pieces[k]))
+        for k, lane_id, from_site, to_site, quantity, cost, lead in zip(
+            moving.tolist(), lanes.lane_id[rows].tolist(), lanes.from_site[rows].tolist(),
+            lanes.to_site[rows].tolist(), lane_flow[moving].tolist(), lanes.cost_cents[rows].tolist(),
+            lanes.lead_hours[rows].tolist(), strict=True,
+        )
+    )
 
 
 def _per_site(
