@@ -54,10 +54,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     bench_command.add_arguments(bench)
 
+    commands.add_parser(
+        "bench-api",
+        help="load test: concurrent GraphQL clients against a server process (see stockpool bench-api --help)",
+        add_help=False,
+    )
+
     check = commands.add_parser("check", help="verify the ledger invariants; exit 1 if any is broken")
     check.add_argument("--json", action="store_true", help="print one JSON document")
     commands.add_parser("migrate", help="create or upgrade the database schema")
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "bench-api":  # its options are its own (api.load)
+        from api import load
+
+        return load.main(rest + (["--database-url", args.database_url] if args.database_url else []))
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
 
     database = Database(args.database_url)
     try:

@@ -1,0 +1,694 @@
+"""A small load generator for the GraphQL API: N concurrent clients on loopback against a real uvicorn server.
+
+It prepares a fresh region (its own run id, so it can run again on the same database), starts the service in a
+separate process (one uvicorn worker, so the clients never share the server's GIL), then lets every client loop
+for a warm-up and a measured window: mostly `placeOrder` at its own site (SITE token), sometimes a 100-row page
+of `stockLevels` at a site of the region (COORDINATOR token). Latency is measured per request on the client; the
+report gives per operation the count, requests per second, p50/p90/p99/max and errors, and the total.
+
+Every placed order stays in the database (tagged `reference = "<run id>-<client>-<n>"`): point it at a scratch
+database. The stock levels start with `stock` units each, so most orders fill from the shelf and the rest become
+backorders; the product never lets stock run negative (`stockpool check` stays clean).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import random
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+from sqlalchemy import insert
+from sqlalchemy.engine import make_url
+
+from models import Movement, MovementReason, Role, StockLevel
+from models.db import Database, database_url
+from pooling import network
+from pooling.access import create_token
+
+# The two operations, as clients send them (copied from examples/operations.graphql; api/ does not read examples/).
+PLACE_ORDER = """
+mutation PlaceOrder($input: PlaceOrderInput!) {
+  placeOrder(input: $input) {
+    filledQuantity
+    backorder { id quantity status priority }
+    errors { field code message }
+  }
+}
+"""
+
+SITE_STOCK = """
+query SiteStock($site: String!, $first: Int, $after: String) {
+  stockLevels(site: $site, first: $first, after: $after) {
+    edges { node { item { sku } onHand reserved available incoming safetyStock reorderPoint surplus } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+PLACE, PAGE = "placeOrder", "stockLevels"
+PAGE_SIZE = 100
+PRIORITIES = ("LOW", "NORMAL", "NORMAL", "NORMAL", "HIGH", "CRITICAL")
+TARGETS = {PLACE: ("p99_ms", 50.0), PAGE: ("p50_ms", 25.0)}  # from the performance issue
+SERVER_WORKERS = 1
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """What `prepare` made: a region of sites and items with stock, and the tokens the clients use."""
+
+    run_id: str
+    region: str
+    site_codes: list[str]
+    skus: list[str]
+    site_tokens: dict[str, str]
+    coordinator_token: str
+    stock: int
+
+    @property
+    def stock_levels(self) -> int:
+        return len(self.site_codes) * len(self.skus)
+
+
+@dataclass
+class OperationStats:
+    name: str
+    requests: int
+    errors: int
+    rps: float
+    mean_ms: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+
+
+@dataclass
+class LoadReport:
+    """The figures of one run; `operations` holds the measured window only, `orders_*` the whole run."""
+
+    database: str
+    dialect: str
+    clients: int
+    seconds: float
+    warmup_seconds: float
+    server_workers: int
+    region: str
+    run_id: str
+    sites: int
+    items: int
+    stock_levels: int
+    operations: dict[str, OperationStats]
+    total_requests: int
+    total_rps: float
+    total_errors: int
+    rows_per_page: float
+    orders_placed: int
+    units_ordered: int
+    units_filled: int
+    backorders: int
+    requests_answered: int
+    requests_sent: int
+    requests_failed: int
+    server_errors: int  # lines the server logged at ERROR level or above (unexpected failures)
+    server_mean_ms: float | None  # time in the GraphQL endpoint per request, from the server's /metrics
+    server_cpu_ms_per_request: float | None  # the server process's CPU time (all threads) per request (Linux)
+    server_cpu_share: float | None  # of one core, during the window: well under 1 while saturated = a busy machine
+    client_cpu_share: float  # this process (the clients), of one core
+    load_average: float | None  # the machine's 1-minute load average at the end
+    error_samples: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def target_lines(self) -> list[str]:
+        lines = []
+        for name, (figure, limit) in TARGETS.items():
+            stats = self.operations.get(name)
+            label = f"{name} {figure.removesuffix('_ms')} < {limit:g} ms"
+            if stats is None or not stats.requests:
+                lines.append(f"{label}: no requests measured")
+                continue
+            value = getattr(stats, figure)
+            lines.append(f"{label}: {'met' if value < limit else 'MISSED'} ({value:.1f} ms)")
+        return lines
+
+    def table(self) -> str:
+        head = (
+            f"stockpool API load: {self.clients} clients, {self.seconds:g} s measured after {self.warmup_seconds:g} s"
+            f" warm-up; {self.server_workers} uvicorn worker on 127.0.0.1; {self.database}\n"
+            f"data: region {self.region}, {self.sites} sites x {self.items} items = {self.stock_levels:,} stock levels"
+        )
+        rows = [("operation", "requests", "rps", "mean ms", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors")]
+        for stats in self.operations.values():
+            rows.append(
+                (
+                    stats.name,
+                    f"{stats.requests:,}",
+                    f"{stats.rps:.1f}",
+                    f"{stats.mean_ms:.1f}",
+                    f"{stats.p50_ms:.1f}",
+                    f"{stats.p90_ms:.1f}",
+                    f"{stats.p99_ms:.1f}",
+                    f"{stats.max_ms:.1f}",
+                    f"{stats.errors:,}",
+                )
+            )
+        rows.append(
+            ("total", f"{self.total_requests:,}", f"{self.total_rps:.1f}", "", "", "", "", "", f"{self.total_errors:,}")
+        )
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        body = "\n".join(
+            "  ".join(
+                cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+            )
+            for row in rows
+        )
+
+        def figure(value: float | None, form: str) -> str:
+            return "n/a" if value is None else format(value, form)
+
+        tail = [
+            f"server: {figure(self.server_mean_ms, '.1f')} ms per request in the endpoint (mean, /metrics),"
+            f" {figure(self.server_cpu_ms_per_request, '.1f')} ms CPU per request, busy"
+            f" {figure(self.server_cpu_share, '.0%')} of one core; clients: {self.client_cpu_share:.0%} of one core;"
+            f" load average {figure(self.load_average, '.1f')} on {os.cpu_count()} CPUs",
+            f"pages: {self.rows_per_page:.1f} rows on average",
+            f"whole run: {self.orders_placed:,} orders placed ({self.units_ordered:,} units, {self.units_filled:,}"
+            f" filled from the shelf, {self.backorders:,} backorders); {self.requests_answered:,} of"
+            f" {self.requests_sent:,} requests answered, {self.requests_failed:,} failed;"
+            f" {self.server_errors} server error(s) logged",
+            *self.target_lines(),
+            *(f"error: {sample}" for sample in self.error_samples),
+        ]
+        return f"{head}\n\n{body}\n\n" + "\n".join(tail)
+
+
+# --- data -----------------------------------------------------------------------------------------------------
+
+
+def prepare(db: Database, sites: int, items: int, stock: int = 1000, run_id: str | None = None) -> Dataset:
+    """A new region with `sites` x `items` stock levels of `stock` units each (a RECEIPT movement per level)."""
+    if sites < 1 or items < 1:
+        raise ValueError("need at least one site and one item")
+    run_id = run_id or secrets.token_hex(3)
+    region = f"load-{run_id}"
+    codes = [f"L{run_id}-S{k:03}" for k in range(sites)]
+    skus = [f"L{run_id}-I{k:04}" for k in range(items)]
+    with db.transaction() as s:
+        site_ids = [network.create_site(s, code, f"load site {code}", region, 50.0, 4.0).id for code in codes]
+        item_ids = [
+            network.create_item(s, sku, f"load item {sku}", Decimal("10.00") + k % 90, supplier_lead_time_days=7).id
+            for k, sku in enumerate(skus)
+        ]
+        pairs = [(site, item) for site in site_ids for item in item_ids]
+        for start in range(0, len(pairs), 5000):
+            chunk = pairs[start : start + 5000]
+            s.execute(
+                insert(StockLevel.__table__),  # type: ignore[arg-type]
+                [
+                    {
+                        "site_id": site,
+                        "item_id": item,
+                        "on_hand": stock,
+                        "reserved": 0,
+                        "safety_stock": 0,
+                        "reorder_point": 0,
+                        "version": 1,
+                    }
+                    for site, item in chunk
+                ],
+            )
+            s.execute(
+                insert(Movement.__table__),  # type: ignore[arg-type]
+                [
+                    {
+                        "site_id": site,
+                        "item_id": item,
+                        "quantity": stock,
+                        "reason": MovementReason.RECEIPT,
+                        "actor": "load generator",
+                        "note": f"load run {run_id}",
+                    }
+                    for site, item in chunk
+                ],
+            )
+        site_tokens = {code: create_token(s, f"load {code}", Role.SITE, site=code)[1] for code in codes}
+        coordinator = create_token(s, f"load {region}", Role.COORDINATOR, region=region)[1]
+    return Dataset(run_id, region, codes, skus, site_tokens, coordinator, stock)
+
+
+# --- the server, in its own process ---------------------------------------------------------------------------
+
+_SERVE = """
+import sys
+from api.load import serve_forever
+serve_forever(sys.argv[1], int(sys.argv[2]), sys.argv[3] or None)
+"""
+
+
+def serve_forever(url: str, port: int, profile: str | None = None) -> None:
+    """Run the service on 127.0.0.1:port until SIGINT/SIGTERM (the server process of `run_load`).
+
+    With `profile`, every thread (the event loop and each request's database thread) runs under cProfile, timed in
+    CPU seconds (time spent waiting for the database, a lock or the GIL is left out), and the merged statistics
+    are written to that file at shutdown.
+    """
+    import logging
+
+    import uvicorn
+
+    from api.app import create_app
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    db = Database(url)
+    config = uvicorn.Config(
+        create_app(db, graphiql=False), host="127.0.0.1", port=port, log_level="warning", access_log=False
+    )
+    server = uvicorn.Server(config)
+    if profile is None:
+        server.run()
+    else:
+        _profiled(server.run, profile)
+    db.dispose()
+
+
+def _profiled(run: Any, path: str) -> None:
+    import cProfile
+    import pstats
+    import threading
+
+    lock = threading.Lock()
+    profiles: list[cProfile.Profile] = []
+    original = threading.Thread.run
+
+    def profiled_run(self: threading.Thread) -> None:
+        profile = cProfile.Profile(time.thread_time)
+        profile.enable()
+        try:
+            original(self)
+        finally:
+            profile.disable()
+            with lock:
+                profiles.append(profile)
+
+    threading.Thread.run = profiled_run  # type: ignore[method-assign]
+    main = cProfile.Profile(time.thread_time)
+    main.enable()
+    try:
+        run()
+    finally:
+        main.disable()
+        threading.Thread.run = original  # type: ignore[method-assign]
+        stats = pstats.Stats(main)
+        with lock:
+            for profile in profiles:
+                stats.add(profile)
+        stats.dump_stats(path)
+
+
+class ServerProcess:
+    """`serve_forever` in a child Python process on a free loopback port; stopped with SIGINT (graceful)."""
+
+    def __init__(self, url: str, log: IO[str], profile: str | None = None) -> None:
+        self.url = url
+        self.profile = profile
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+        self.base = ""
+
+    def start(self, timeout: float = 60) -> str:
+        for _ in range(3):  # the free port may be taken between the probe and the bind: try another
+            port = _free_port()
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", _SERVE, self.url, str(port), self.profile or ""],
+                stdout=self.log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+            self.base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + timeout
+            with httpx.Client(base_url=self.base, timeout=5) as http:
+                while time.monotonic() < deadline and self.process.poll() is None:
+                    try:
+                        if http.get("/readyz").status_code == 200:
+                            return self.base
+                    except httpx.TransportError:
+                        pass
+                    time.sleep(0.1)
+            self.stop()
+        raise RuntimeError(f"the server did not start:\n{self.output()[-4000:]}")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def cpu_seconds(self) -> float | None:
+        """The server process's CPU time so far (user + system, all threads), where /proc tells it."""
+        if self.process is None:
+            return None
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (fields 14, 15)
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# --- the clients ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Tally:
+    """What the clients saw: latencies in the measured window, and counts over the whole run."""
+
+    latencies: dict[str, list[float]] = field(default_factory=lambda: {PLACE: [], PAGE: []})
+    errors: dict[str, int] = field(default_factory=lambda: {PLACE: 0, PAGE: 0})
+    error_samples: list[str] = field(default_factory=list)
+    page_rows: list[int] = field(default_factory=list)
+    sent: int = 0
+    answered: int = 0
+    failed: int = 0
+    orders: int = 0
+    units: int = 0
+    filled: int = 0
+    backorders: int = 0
+
+    def error(self, operation: str, measured: bool, message: str) -> None:
+        self.failed += 1
+        if measured:
+            self.errors[operation] += 1
+        if len(self.error_samples) < 5:
+            self.error_samples.append(f"{operation}: {message[:300]}")
+
+
+async def _client(
+    k: int,
+    base: str,
+    data: Dataset,
+    window: tuple[float, float],
+    read_share: float,
+    think: float,
+    tally: _Tally,
+) -> None:
+    measure_from, stop_at = window
+    rng = random.Random(f"{data.run_id}-{k}")
+    site = data.site_codes[k % len(data.site_codes)]
+    site_auth = {"Authorization": f"Bearer {data.site_tokens[site]}"}
+    reader_auth = {"Authorization": f"Bearer {data.coordinator_token}"}
+    cursors: dict[str, str | None] = {}
+    n = 0
+    credit = (k * 0.618034) % 1  # the mix is spread evenly, each client in its own phase: `read_share` are pages
+    async with httpx.AsyncClient(base_url=base, timeout=120, limits=httpx.Limits(max_connections=1)) as http:
+        while time.perf_counter() < stop_at:
+            credit += read_share
+            if credit >= 1:
+                credit -= 1
+                operation = PAGE
+                page_site = rng.choice(data.site_codes)
+                variables: dict[str, Any] = {"site": page_site, "first": PAGE_SIZE, "after": cursors.get(page_site)}
+                body = {"query": SITE_STOCK, "variables": variables, "operationName": "SiteStock"}
+                headers = reader_auth
+            else:
+                operation = PLACE
+                n += 1
+                quantity = rng.randint(1, 3)
+                order = {
+                    "site": site,
+                    "sku": rng.choice(data.skus),
+                    "quantity": quantity,
+                    "priority": rng.choice(PRIORITIES),
+                    "reference": f"{data.run_id}-{k}-{n}",
+                }
+                body = {"query": PLACE_ORDER, "variables": {"input": order}, "operationName": "PlaceOrder"}
+                headers = site_auth
+            started = time.perf_counter()
+            measured = started >= measure_from
+            tally.sent += 1
+            try:
+                response = await http.post("/graphql", json=body, headers=headers)
+            except httpx.HTTPError as error:
+                tally.error(operation, measured, f"{type(error).__name__}: {error}")
+                continue
+            elapsed = time.perf_counter() - started
+            tally.answered += 1
+            problem = _problem(response)
+            if problem is not None:
+                tally.error(operation, measured, problem)
+            else:
+                data_ = response.json()["data"]
+                if operation == PLACE:
+                    placed = data_["placeOrder"]
+                    tally.orders += 1
+                    tally.units += quantity
+                    tally.filled += placed["filledQuantity"]
+                    tally.backorders += placed["backorder"] is not None
+                else:
+                    page = data_["stockLevels"]
+                    info = page["pageInfo"]
+                    cursors[page_site] = info["endCursor"] if info["hasNextPage"] else None
+                    if measured:
+                        tally.page_rows.append(len(page["edges"]))
+            if measured:
+                tally.latencies[operation].append(elapsed)
+            if think:
+                await asyncio.sleep(rng.expovariate(1 / think))
+
+
+def _problem(response: httpx.Response) -> str | None:
+    """Why an answer is not a success (HTTP status, GraphQL errors, a payload's errors), or None."""
+    if response.status_code != 200:
+        return f"HTTP {response.status_code}: {response.text[:200]}"
+    try:
+        body = response.json()
+    except ValueError:
+        return f"not JSON: {response.text[:200]}"
+    if body.get("errors"):
+        return f"errors: {body['errors']}"
+    payload = (body.get("data") or {}).get("placeOrder")
+    if payload is not None and payload.get("errors"):
+        return f"placeOrder errors: {payload['errors']}"
+    return None
+
+
+_METRIC = re.compile(r"^stockpool_graphql_(requests_total\{[^}]*\}|seconds_total) ([0-9.e+-]+)$", re.MULTILINE)
+
+
+async def _server_figures(base: str) -> tuple[float, float]:
+    """(requests answered, seconds spent) so far, from the server's /metrics."""
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        text = (await http.get("/metrics")).text
+    requests, seconds = 0.0, 0.0
+    for name, value in _METRIC.findall(text):
+        if name == "seconds_total":
+            seconds = float(value)
+        else:
+            requests += float(value)
+    return requests, seconds
+
+
+@dataclass
+class _Window:
+    """What the server and this process did during the measured window."""
+
+    server_mean_ms: float | None = None
+    server_cpu_ms: float | None = None
+    server_cpu_share: float | None = None
+    client_cpu_share: float = 0.0
+
+
+async def _drive(
+    server: ServerProcess,
+    data: Dataset,
+    clients: int,
+    seconds: float,
+    warmup: float,
+    read_share: float,
+    think: float,
+) -> tuple[_Tally, _Window]:
+    tally, figures = _Tally(), _Window()
+    begin = time.perf_counter()
+    window = (begin + warmup, begin + warmup + seconds)
+    tasks = [
+        asyncio.create_task(_client(k, server.base, data, window, read_share, think, tally)) for k in range(clients)
+    ]
+    await asyncio.sleep(max(window[0] - time.perf_counter(), 0))
+    cpu, server_cpu = time.process_time(), server.cpu_seconds()
+    before = await _server_figures(server.base)
+    await asyncio.sleep(max(window[1] - time.perf_counter(), 0))
+    after = await _server_figures(server.base)
+    figures.client_cpu_share = (time.process_time() - cpu) / seconds
+    server_cpu_after = server.cpu_seconds()
+    await asyncio.gather(*tasks)
+    answered = after[0] - before[0]  # GraphQL requests the server finished in the window (/metrics not counted)
+    if answered > 0:
+        figures.server_mean_ms = (after[1] - before[1]) / answered * 1000
+    if server_cpu is not None and server_cpu_after is not None:
+        figures.server_cpu_share = (server_cpu_after - server_cpu) / seconds
+        figures.server_cpu_ms = (server_cpu_after - server_cpu) / answered * 1000 if answered > 0 else None
+    return tally, figures
+
+
+def _stats(name: str, latencies: list[float], errors: int, seconds: float) -> OperationStats:
+    ordered = sorted(latencies)
+
+    def pct(q: float) -> float:
+        return ordered[max(math.ceil(q * len(ordered)) - 1, 0)] * 1000 if ordered else 0.0
+
+    mean = sum(ordered) / len(ordered) * 1000 if ordered else 0.0
+    return OperationStats(
+        name=name,
+        requests=len(ordered),
+        errors=errors,
+        rps=len(ordered) / seconds,
+        mean_ms=mean,
+        p50_ms=pct(0.50),
+        p90_ms=pct(0.90),
+        p99_ms=pct(0.99),
+        max_ms=ordered[-1] * 1000 if ordered else 0.0,
+    )
+
+
+def run_load(
+    database_url: str,
+    clients: int = 64,
+    seconds: float = 20,
+    *,
+    sites: int = 50,
+    items: int = 200,
+    warmup: float = 3,
+    read_share: float = 0.2,
+    think_ms: float = 0,
+    stock: int = 1000,
+    profile: str | None = None,
+) -> LoadReport:
+    """Prepare a region, start the server in its own process, run `clients` clients, and report.
+
+    `read_share` of the requests are 100-row `stockLevels` pages, the rest `placeOrder`; `think_ms` is the mean
+    pause of a client between its requests (0: each client sends its next request as soon as it has an answer).
+    `profile` writes the server's cProfile statistics (all threads) to that file (and slows the server down).
+    """
+    if clients < 1 or seconds <= 0 or warmup < 0 or not 0 <= read_share <= 1 or think_ms < 0:
+        raise ValueError("need clients >= 1, seconds > 0, warmup >= 0, 0 <= read_share <= 1, think_ms >= 0")
+    db = Database(database_url)
+    try:
+        db.migrate()
+        data = prepare(db, sites, items, stock)
+    finally:
+        db.dispose()
+    with tempfile.TemporaryFile(mode="w+") as log:
+        server = ServerProcess(database_url, log, profile)
+        try:
+            server.start()
+            tally, figures = asyncio.run(_drive(server, data, clients, seconds, warmup, read_share, think_ms / 1000))
+        finally:
+            server.stop()
+        server_errors = [line for line in server.output().splitlines() if line.startswith(("ERROR", "CRITICAL"))]
+    operations = {name: _stats(name, tally.latencies[name], tally.errors[name], seconds) for name in (PLACE, PAGE)}
+    total = sum(s.requests for s in operations.values())
+    url = make_url(database_url)
+    return LoadReport(
+        database=url.render_as_string(hide_password=True),
+        dialect=url.get_backend_name(),
+        clients=clients,
+        seconds=seconds,
+        warmup_seconds=warmup,
+        server_workers=SERVER_WORKERS,
+        region=data.region,
+        run_id=data.run_id,
+        sites=sites,
+        items=items,
+        stock_levels=data.stock_levels,
+        operations=operations,
+        total_requests=total,
+        total_rps=total / seconds,
+        total_errors=sum(s.errors for s in operations.values()),
+        rows_per_page=sum(tally.page_rows) / len(tally.page_rows) if tally.page_rows else 0.0,
+        orders_placed=tally.orders,
+        units_ordered=tally.units,
+        units_filled=tally.filled,
+        backorders=tally.backorders,
+        requests_answered=tally.answered,
+        requests_sent=tally.sent,
+        requests_failed=tally.failed,
+        server_mean_ms=figures.server_mean_ms,
+        server_cpu_ms_per_request=figures.server_cpu_ms,
+        server_cpu_share=figures.server_cpu_share,
+        client_cpu_share=figures.client_cpu_share,
+        load_average=os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+        server_errors=len(server_errors),
+        error_samples=tally.error_samples + server_errors[:3],
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`stockpool bench-api`: exit 0 when every request was answered without error, 1 otherwise."""
+    parser = argparse.ArgumentParser(
+        prog="stockpool bench-api",
+        description="Load the GraphQL API with concurrent clients on loopback and report latency and throughput. "
+        "It adds a region with orders to the database: use a scratch database.",
+    )
+    parser.add_argument("--database-url", default=None, help="default: DATABASE_URL or sqlite:///stockpool.db")
+    parser.add_argument("--clients", type=int, default=64, help="concurrent clients (default 64)")
+    parser.add_argument("--seconds", type=float, default=20, help="measured seconds (default 20)")
+    parser.add_argument("--warmup", type=float, default=3, help="warm-up seconds, not measured (default 3)")
+    parser.add_argument("--sites", type=int, default=50, help="sites in the load region (default 50)")
+    parser.add_argument("--items", type=int, default=200, help="items, each stocked at every site (default 200)")
+    parser.add_argument("--read-share", type=float, default=0.2, help="share of stockLevels pages (default 0.2)")
+    parser.add_argument("--think-ms", type=float, default=0, help="mean pause between a client's requests")
+    parser.add_argument("--profile", metavar="FILE", help="write the server's cProfile statistics to FILE")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    args = parser.parse_args(argv)
+    try:
+        report = run_load(
+            args.database_url or database_url(),
+            args.clients,
+            args.seconds,
+            sites=args.sites,
+            items=args.items,
+            warmup=args.warmup,
+            read_share=args.read_share,
+            think_ms=args.think_ms,
+            profile=str(Path(args.profile).resolve()) if args.profile else None,
+        )
+    except ValueError as error:
+        parser.error(str(error))
+    print(json.dumps(report.as_dict(), indent=2) if args.json else report.table())
+    if args.profile and not args.json:
+        print(f"server profile (CPU time, all threads): {args.profile}; read it with python -m pstats")
+    clean = report.requests_failed == 0 and report.server_errors == 0
+    return 0 if clean and report.requests_answered == report.requests_sent else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
