@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
@@ -37,8 +37,13 @@ def place_order(
     actor: str | None = None,
 ) -> PlacedOrder:
     check_quantity(quantity)
-    if needed_by is not None and needed_by.tzinfo is None:
-        raise PoolingError(ErrorCode.INVALID, "neededBy needs a time zone (for example ...Z).", "neededBy")
+    if needed_by is not None:
+        if needed_by.tzinfo is None:
+            raise PoolingError(ErrorCode.INVALID, "neededBy needs a time zone (for example ...Z).", "neededBy")
+        try:
+            needed_by = needed_by.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is before the year 1 in UTC
+            raise PoolingError(ErrorCode.INVALID, "neededBy is out of range.", "neededBy") from None
     if reference is not None and len(reference) > 200:
         raise PoolingError(ErrorCode.INVALID, "The reference is longer than 200 characters.", "reference")
     site_row, item = site_by_code(session, site), item_by_sku(session, sku)

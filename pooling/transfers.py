@@ -146,6 +146,8 @@ def cancel_transfer(
     session: Session, transfer_id: int, reason: str | None = None, actor: str | None = None
 ) -> Transfer:
     """Call off an approved transfer before it ships: the donor's units and the backorders are free again."""
+    if reason is not None and len(reason) > MAX_TEXT:
+        raise PoolingError(ErrorCode.INVALID, f"The reason is longer than {MAX_TEXT} characters.", "reason")
     (transfer,), levels = _locked(session, [transfer_id])
     _expect(transfer, TransferStatus.APPROVED, "cancelled")
     donor = levels[(transfer.from_site_id, transfer.item_id)]

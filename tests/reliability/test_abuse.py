@@ -28,7 +28,6 @@ from api.graphql.schema import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
 from models import Backorder
 from models.db import Database
 from pooling.audit import audit
-from tests.api import conftest as api_fixtures
 from tests.api.conftest import Client
 from tests.factories import build_network, receive
 from tests.reliability.snapshot import snapshot
@@ -38,7 +37,6 @@ PLACE = ORDER + " { filledQuantity }"
 INTROSPECTION = ("{ __schema { queryType { name } } }", '{ __type(name: "Query") { name } }')
 
 # The real server over the test database, and an ADMIN token (tests/api/conftest.py).
-server, tokens, admin = api_fixtures.server, api_fixtures.tokens, api_fixtures.admin
 
 
 @pytest.fixture

@@ -27,12 +27,10 @@ from models.db import Database
 from pooling import orders, stock, transfers
 from pooling.access import create_token
 from pooling.audit import audit
-from tests.api import conftest as api_fixtures
 from tests.api.conftest import Client, operations
 from tests.factories import build_network, receive
 from tests.reliability.snapshot import snapshot
 
-server, tokens, admin = api_fixtures.server, api_fixtures.tokens, api_fixtures.admin  # the real HTTP server's fixtures
 CONCURRENT = 20
 
 

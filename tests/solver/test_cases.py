@@ -193,8 +193,7 @@ def test_pool_first_maximises_pooled_units_over_cost(purchasable: bool) -> None:
     An unpurchasable item uses the same rule in either mode.
     """
     lanes = Lanes.of([(1, 1, 3, 10, 24, None), (2, 1, 4, 1_000, 24, None), (3, 2, 3, 1_000, 24, None)])
-    item = demand({1: 1, 2: 1}, [(10, 3, 1, NORMAL, None), (11, 4, 1, NORMAL, None)], price=50,
-                  purchasable=purchasable)
+    item = demand({1: 1, 2: 1}, [(10, 3, 1, NORMAL, None), (11, 4, 1, NORMAL, None)], price=50, purchasable=purchasable)
     for mode in MODES if not purchasable else ("POOL_FIRST",):
         plan = solve_item(lanes, item, mode, NOW)
         assert moved(plan) == {(2, 11): 1, (3, 10): 1}, mode
@@ -226,9 +225,7 @@ def test_faster_dearer_lane_wins_when_lateness_outweighs_cost(mode: str) -> None
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize(
-    ("rank", "needed_in_days"), [(NORMAL, 2), (NORMAL, 2.5), (CRITICAL, None), (CRITICAL, 6)]
-)
+@pytest.mark.parametrize(("rank", "needed_in_days"), [(NORMAL, 2), (NORMAL, 2.5), (CRITICAL, None), (CRITICAL, 6)])
 def test_slow_cheap_lane_wins_when_lateness_is_small_or_none(
     mode: str, rank: int, needed_in_days: float | None
 ) -> None:
@@ -254,8 +251,9 @@ def shuffled(problem: RegionProblem, seed: int) -> RegionProblem:
     items = []
     for item in problem.items:
         item = permute(item, ["donor_site", "donor_surplus"])
-        item = permute(item, ["backorder_id", "backorder_site", "backorder_open", "backorder_rank",
-                              "backorder_needed_by"])
+        item = permute(
+            item, ["backorder_id", "backorder_site", "backorder_open", "backorder_rank", "backorder_needed_by"]
+        )
         items.append(permute(item, ["committed_lane_id", "committed_quantity"]))
     return dataclasses.replace(problem, lanes=lanes, items=items[::-1])
 
@@ -290,7 +288,9 @@ def test_two_processes_give_the_same_plan_as_one() -> None:
     problem = random_region(30, 20, lanes="knn:5", backorder_share=0.2, surplus_share=0.4, seed=3)
     one, two = solve_region(problem, processes=1), solve_region(problem, processes=2)
     assert one.items == two.items
-    untimed = [dataclasses.replace(plan.figures, solve_seconds=0.0, build_seconds=0.0, flow_seconds=0.0) for plan in (one, two)]
+    untimed = [
+        dataclasses.replace(plan.figures, solve_seconds=0.0, build_seconds=0.0, flow_seconds=0.0) for plan in (one, two)
+    ]
     assert untimed[0] == untimed[1]
 
 
