@@ -227,9 +227,14 @@ def _columns(session: Session, statement: Select[*tuple[Any, ...]], times: tuple
 
 
 def _split(item_ids: IntArray, row_item: np.ndarray, *columns: np.ndarray) -> list[list[np.ndarray]]:
-    """Per column, its values cut into one array per item of `item_ids` (rows are sorted by item)."""
-    cuts = np.searchsorted(row_item, item_ids[1:]) if len(row_item) else np.zeros(max(len(item_ids) - 1, 0), int)
-    return [np.split(np.asarray(column), cuts) for column in columns]
+    """Per column, one array per item of `item_ids` holding exactly that item's rows (rows are sorted by item).
+
+    Rows of an item not in `item_ids` are left out, never handed to a neighbour: on PostgreSQL each read sees the
+    data as of its own start, so a backorder can close (or open) between the reads of rows and of items.
+    """
+    first = np.searchsorted(row_item, item_ids, side="left")
+    end = np.searchsorted(row_item, item_ids, side="right")
+    return [[np.asarray(column)[a:b] for a, b in zip(first, end, strict=True)] for column in columns]
 
 
 def _plan(
