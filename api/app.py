@@ -62,6 +62,9 @@ class GraphQLEndpoint:
         started = time.perf_counter()
         try:
             response = await self._handle(request)
+        except Exception:  # answered here: re-raised, uvicorn would also drop the client's keep-alive connection
+            log.exception("unexpected error in %s %s", request.method, request.url.path)
+            response = _error(500, "Unexpected error.", "INTERNAL_SERVER_ERROR")
         finally:
             self.seconds += time.perf_counter() - started
         self.counts[str(response.status_code)] += 1

@@ -319,14 +319,14 @@ def commit_hooks() -> Iterator[Callable[[str, Callable[[Session], None]], None]]
 
 @pytest.fixture
 def server_errors() -> Iterator[list[BaseException | None]]:
-    """The exceptions the server logs as unhandled (uvicorn's "Exception in ASGI application")."""
+    """The exceptions the server logs as unexpected (it answers 500 and keeps the connection)."""
     found: list[BaseException | None] = []
 
     class Collect(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             found.append(record.exc_info[1] if record.exc_info else None)
 
-    handler, logger = Collect(logging.ERROR), logging.getLogger("uvicorn.error")
+    handler, logger = Collect(logging.ERROR), logging.getLogger("stockpool.api")
     logger.addHandler(handler)
     yield found
     logger.removeHandler(handler)
