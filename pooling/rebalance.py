@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import Select, Table, func, insert, select, text, update
+from sqlalchemy import Select, Table, func, select, text, update
 from sqlalchemy.orm import Session
 
 from models import (
@@ -36,6 +36,7 @@ from models import (
     TransferStatus,
     utcnow,
 )
+from models.bulk import insert_rows, reserve_ids
 from pooling.backorders import HAS_OPEN, LEVEL_WAITS, SPARE, priority_rank
 from pooling.errors import ErrorCode, PoolingError
 from pooling.ledger import lock_records
@@ -295,80 +296,73 @@ def _add_suggestions(session: Session, plan: Plan, solved: RegionPlan, sites: di
 
 
 def _save_suggestions(session: Session, plan: Plan, solved: RegionPlan) -> None:
-    """Insert a saved plan's suggestions in bulk (multi-row INSERT … RETURNING id), not one object at a time."""
-    common = {"plan_id": plan.id, "created_at": plan.created_at}
-    transfer_ids = _insert(
+    """Write a saved plan's suggestions in bulk: ids reserved first, then one COPY or executemany per table."""
+    at, transfers, reorders = plan.created_at, solved.transfers, solved.reorders
+    transfer_ids = reserve_ids(session, _table(Transfer), len(transfers))
+    insert_rows(
         session,
-        Transfer,
+        _table(Transfer),
+        (
+            "id",
+            "plan_id",
+            "lane_id",
+            "from_site_id",
+            "to_site_id",
+            "item_id",
+            "quantity",
+            "unit_cost",
+            "lead_time_hours",
+            "status",
+            "created_at",
+        ),
         [
-            {
-                **common,
-                "lane_id": t.lane_id,
-                "from_site_id": t.from_site,
-                "to_site_id": t.to_site,
-                "item_id": t.item_id,
-                "quantity": t.quantity,
-                "unit_cost": money(t.unit_cost_cents),
-                "lead_time_hours": t.lead_hours,
-                "status": TransferStatus.SUGGESTED,
-            }
-            for t in solved.transfers
+            (
+                i,
+                plan.id,
+                t.lane_id,
+                t.from_site,
+                t.to_site,
+                t.item_id,
+                t.quantity,
+                money(t.unit_cost_cents),
+                t.lead_hours,
+                TransferStatus.SUGGESTED,
+                at,
+            )
+            for i, t in zip(transfer_ids, transfers, strict=True)
         ],
     )
-    _insert(
+    allocations = [
+        (i, a.backorder_id, a.quantity) for i, t in zip(transfer_ids, transfers, strict=True) for a in t.allocations
+    ]
+    insert_rows(session, _table(TransferAllocation), ("transfer_id", "backorder_id", "quantity"), allocations)
+    reorder_ids = reserve_ids(session, _table(Reorder), len(reorders))
+    insert_rows(
         session,
-        TransferAllocation,
+        _table(Reorder),
+        ("id", "plan_id", "site_id", "item_id", "quantity", "unit_cost", "status", "created_at"),
         [
-            {"transfer_id": transfer_id, "backorder_id": a.backorder_id, "quantity": a.quantity}
-            for transfer_id, t in zip(transfer_ids, solved.transfers, strict=True)
-            for a in t.allocations
-        ],
-        returning=False,
-    )
-    reorder_ids = _insert(
-        session,
-        Reorder,
-        [
-            {
-                **common,
-                "site_id": r.site,
-                "item_id": r.item_id,
-                "quantity": r.quantity,
-                "unit_cost": money(r.unit_cost_cents),
-                "status": ReorderStatus.SUGGESTED,
-            }
-            for r in solved.reorders
+            (i, plan.id, r.site, r.item_id, r.quantity, money(r.unit_cost_cents), ReorderStatus.SUGGESTED, at)
+            for i, r in zip(reorder_ids, reorders, strict=True)
         ],
     )
-    _insert(
+    insert_rows(
         session,
-        ReorderAllocation,
-        [
-            {"reorder_id": reorder_id, "backorder_id": a.backorder_id, "quantity": a.quantity}
-            for reorder_id, r in zip(reorder_ids, solved.reorders, strict=True)
-            for a in r.allocations
-        ],
-        returning=False,
+        _table(ReorderAllocation),
+        ("reorder_id", "backorder_id", "quantity"),
+        [(i, a.backorder_id, a.quantity) for i, r in zip(reorder_ids, reorders, strict=True) for a in r.allocations],
     )
-    _insert(
+    insert_rows(
         session,
-        PlanUnmet,
-        [{"plan_id": plan.id, "site_id": u.site, "item_id": u.item_id, "quantity": u.quantity} for u in solved.unmet],
-        returning=False,
+        _table(PlanUnmet),
+        ("plan_id", "site_id", "item_id", "quantity"),
+        [(plan.id, u.site, u.item_id, u.quantity) for u in solved.unmet],
     )
     session.expire(plan, ["transfers", "reorders", "unmet"])
 
 
-def _insert(session: Session, model: type[Base], rows: list[dict[str, Any]], returning: bool = True) -> list[int]:
-    """Insert rows in batches; with `returning`, their new ids in the rows' order."""
-    if not rows:
-        return []
-    table = cast(Table, model.__table__)
-    if not returning:
-        session.execute(insert(table), rows)
-        return []
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return list(session.scalars(statement, rows))
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
 
 
 def _supersede(session: Session, region: str, scope: dict[int, Item] | None) -> None:
