@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import Select, Table, func, select, text, update
+from sqlalchemy import ColumnElement, Select, Table, func, select, text, update
 from sqlalchemy.orm import Session
 
 from models import (
@@ -39,7 +39,6 @@ from models import (
 from models.bulk import insert_rows, reserve_ids
 from pooling.backorders import HAS_OPEN, LEVEL_WAITS, SPARE, priority_rank
 from pooling.errors import ErrorCode, PoolingError
-from pooling.ledger import lock_records
 from pooling.solver import ItemDemand, Lanes, RegionPlan, RegionProblem, SolverError, solve_region
 from pooling.solver.problem import IntArray, floats, ints
 from pooling.transfers import COMMITTED
@@ -139,6 +138,10 @@ def _read_problem(
     Rows arrive sorted by item and go into numpy arrays column by column, split per item without a Python loop
     per row (except for needed-by times, which only dated backorders have).
     """
+    if session.get_bind().dialect.name == "postgresql":
+        # The reads stream through server-side cursors, which PostgreSQL plans for the first rows (nested loops);
+        # every row is wanted, so plan for all of them.
+        session.execute(text("SET LOCAL cursor_tuple_fraction = 1.0"))
     region_sites = select(Site.id).where(Site.region == region, Site.active)
     open_quantity = Backorder.quantity - Backorder.fulfilled - Backorder.covered
     waiting = (
@@ -372,17 +375,16 @@ def _supersede(session: Session, region: str, scope: dict[int, Item] | None) -> 
         (Transfer, TransferStatus.SUGGESTED, TransferStatus.SUPERSEDED),
         (Reorder, ReorderStatus.SUGGESTED, ReorderStatus.SUPERSEDED),
     ):
-        query = select(model.id).where(model.plan_id.in_(plans_of_region), model.status == suggested)
+        unapproved: list[ColumnElement[bool]] = [model.plan_id.in_(plans_of_region), model.status == suggested]
         if scope is not None:
-            query = query.where(model.item_id.in_(list(scope)))
-        ids = list(session.scalars(query))
-        if ids:
-            lock_records(session, model, ids)
-            session.execute(
-                update(model)
-                .where(model.id.in_(ids), model.status == suggested)
-                .values(status=superseded, closed_at=utcnow())
-            )
+            unapproved.append(model.item_id.in_(list(scope)))
+        # Lock them in id order first (as every operation locks records), in one statement however many they are:
+        # a region's earlier plan may hold hundreds of thousands, more than a statement may have parameters.
+        session.execute(select(model.id).where(*unapproved).order_by(model.id).with_for_update())
+        session.execute(
+            update(model).where(*unapproved).values(status=superseded, closed_at=utcnow()),
+            execution_options={"synchronize_session": False},
+        )
     if scope is None:
         session.execute(
             update(Plan)
