@@ -38,17 +38,8 @@ def surplus(level: StockLevel, waiting: bool) -> int:
     return 0 if waiting else max(0, level.available - level.safety_stock)
 
 
-# The same rule in SQL, for reading every donor of many items at once: spare units, and whether the site waits.
+# The same rule in SQL, for reading every donor of many items at once (waiting sites are filtered by the reader).
 SPARE = StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock
-LEVEL_WAITS = (
-    select(Backorder.id)
-    .where(
-        Backorder.site_id == StockLevel.site_id,
-        Backorder.item_id == StockLevel.item_id,
-        Backorder.status.in_(WAITING),
-    )
-    .exists()
-)
 
 
 def is_waiting(session: Session, site_id: int, item_id: int) -> bool:
