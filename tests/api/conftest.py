@@ -77,6 +77,21 @@ class Client:
         return self.gql(operations()[name], variables, key)
 
 
+def clients_by_role(db: Database, server: str, admin: Client) -> dict[str, Client]:
+    """Clients for the ADMIN, sites N, S and E (SITE tokens) and the west and east coordinators."""
+    clients = {"admin": admin}
+    with db.transaction() as s:
+        for name, role, site, region in (
+            ("n", Role.SITE, "N", None),
+            ("s", Role.SITE, "S", None),
+            ("e", Role.SITE, "E", None),
+            ("west", Role.COORDINATOR, None, "west"),
+            ("east", Role.COORDINATOR, None, "east"),
+        ):
+            clients[name] = Client(server, create_token(s, name, role, site, region)[1])
+    return clients
+
+
 @pytest.fixture
 def tokens(db: Database) -> dict[str, str]:
     """Tokens for an ADMIN; more are made by the tests through createApiToken."""

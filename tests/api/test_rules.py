@@ -7,10 +7,9 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from models import Backorder, Role
+from models import Backorder
 from models.db import Database
-from pooling.access import create_token
-from tests.api.conftest import Client, operations
+from tests.api.conftest import Client, clients_by_role, operations
 from tests.factories import build_network, receive
 
 
@@ -19,17 +18,7 @@ def world(db: Database, server: str, admin: Client) -> dict[str, Client]:
     """west: N (40 of X) -> S; east: E. Tokens for each site and each region's coordinator."""
     build_network(db, {"N": "west", "S": "west", "E": "east"}, {"X": "10.00"}, [("N", "S", "1.00", 6)])
     receive(db, "N", "X", 40)
-    clients = {"admin": admin}
-    with db.transaction() as s:
-        for name, role, site, region in (
-            ("n", Role.SITE, "N", None),
-            ("s", Role.SITE, "S", None),
-            ("e", Role.SITE, "E", None),
-            ("west", Role.COORDINATOR, None, "west"),
-            ("east", Role.COORDINATOR, None, "east"),
-        ):
-            clients[name] = Client(server, create_token(s, name, role, site, region)[1])
-    return clients
+    return clients_by_role(db, server, admin)
 
 
 def payload(client: Client, name: str, **variables: object) -> dict:

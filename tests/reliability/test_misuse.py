@@ -16,13 +16,12 @@ import pytest
 from graphql import GraphQLField, GraphQLObjectType, build_schema, get_named_type, is_leaf_type
 from sqlalchemy import select
 
-from models import Backorder, Role, StockLevel
+from models import Backorder, StockLevel
 from models.db import Database
 from pooling import network
-from pooling.access import create_token
 from pooling.audit import audit
 from pooling.ledger import MAX_IDS
-from tests.api.conftest import Client, operations
+from tests.api.conftest import Client, clients_by_role, operations
 from tests.factories import build_network, receive
 from tests.reliability.snapshot import snapshot
 
@@ -97,17 +96,7 @@ def world(db: Database, server: str, admin: Client) -> dict[str, Client]:  # noq
     """west: N holds 10 of X, lane N -> S; east: E. Item Y nobody holds (it is bought). A client per role and site."""
     build_network(db, {"N": "west", "S": "west", "E": "east"}, {"X": "10.00", "Y": "25.00"}, [("N", "S", "1.00", 6)])
     receive(db, "N", "X", 10)
-    clients = {"admin": admin}
-    with db.transaction() as s:
-        for name, role, site, region in (
-            ("n", Role.SITE, "N", None),
-            ("s", Role.SITE, "S", None),
-            ("e", Role.SITE, "E", None),
-            ("west", Role.COORDINATOR, None, "west"),
-            ("east", Role.COORDINATOR, None, "east"),
-        ):
-            clients[name] = Client(server, create_token(s, name, role, site, region)[1])
-    return clients
+    return clients_by_role(db, server, admin)
 
 
 def saved_plan(world: dict[str, Client]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
