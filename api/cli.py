@@ -148,7 +148,7 @@ def _serve(database: Database, args: argparse.Namespace) -> int:
             print(f"  ADMIN                      {tokens.admin}")
             print(f"  COORDINATOR ({tokens.region:<12}) {tokens.coordinator}")
             print(f"  SITE ({tokens.site_code:<19}) {tokens.site}")
-    print(f"stockpool serving {url} (database {database.url})", flush=True)
+    print(f"stockpool serving {url} (database {database.display_url})", flush=True)
     app = create_app(database, graphiql=not args.no_graphiql, introspection=introspection_on(args.no_introspection))
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0

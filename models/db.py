@@ -14,7 +14,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_DATABASE_URL = "sqlite:///stockpool.db"
@@ -24,6 +25,22 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def database_url() -> str:
     return os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+
+
+def normalized_url(url: str) -> str:
+    """`postgres://` and `postgresql://` (as hosting providers hand them out) mean the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def masked_url(url: str) -> str:
+    """The URL as it may be printed or logged: the password replaced by ***."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<an unreadable database URL>"
 
 
 def make_engine(url: str) -> Engine:
@@ -59,11 +76,16 @@ class Database:
     """One engine and its sessions; callers own each session's lifecycle."""
 
     def __init__(self, url: str | None = None) -> None:
-        self.url = url or database_url()
+        self.url = normalized_url(url or database_url())
         self.engine = make_engine(self.url)
         writer = self.engine.execution_options(sqlite_immediate=True)
         self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(writer, expire_on_commit=False)
+
+    @property
+    def display_url(self) -> str:
+        """The URL without its password: the only form that is printed or logged."""
+        return masked_url(self.url)
 
     @property
     def is_sqlite(self) -> bool:
