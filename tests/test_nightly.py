@@ -250,3 +250,26 @@ def test_rebalance_help_lists_the_exit_codes() -> None:
     codes = shown.stdout[shown.stdout.index("exit codes:"):]
     for code in ("0", "2", "3", "4"):
         assert f"\n  {code}  " in codes
+
+
+def test_a_region_that_breaks_unexpectedly_does_not_hide_the_regions_committed_before_it(
+    region: Database, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from api import nightly
+
+    build_network(region, {"E": "zeast"}, {})
+    real = nightly.run_region
+
+    def breaks_in_zeast(session, name, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if name == "zeast":
+            raise ZeroDivisionError("a bug")
+        return real(session, name, *args, **kwargs)
+
+    monkeypatch.setattr(nightly, "run_region", breaks_in_zeast)
+    code = stockpool(["--database-url", region.url, "rebalance", "--all-regions", "--commit", "--json"])
+    document = json.loads(capsys.readouterr().out)
+    assert code == 4 and document["exitCode"] == 4
+    west, zeast = document["regions"]
+    assert west["region"] == "west" and west["planId"] is not None
+    assert zeast == {"region": "zeast", "error": {"code": "UNEXPECTED", "message": "ZeroDivisionError: a bug"}}
+    assert count(region, Plan, Plan.status == PlanStatus.CURRENT) == 1
