@@ -5,21 +5,21 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from typing import ParamSpec
 
 EXIT_CLOSED_PIPE = 1
+P = ParamSpec("P")
 
-Main = Callable[[Sequence[str] | None], int]
 
-
-def quiet_on_closed_pipe(main: Main) -> Main:
+def quiet_on_closed_pipe(main: Callable[P, int]) -> Callable[P, int]:
     """The Python documentation's recipe (signal.SIGPIPE notes): flush inside the guard; on a closed pipe, point
     stdout at devnull so that the interpreter's own flush at exit does not fail again, and exit 1."""
 
     @functools.wraps(main)
-    def guarded(argv: Sequence[str] | None = None) -> int:
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> int:
         try:
-            code = main(argv)
+            code = main(*args, **kwargs)
             sys.stdout.flush()
             return code
         except BrokenPipeError:
