@@ -134,8 +134,16 @@ class GraphQLEndpoint:
                 await context.finish(commit=False)
 
 
-def create_app(db: Database, graphiql: bool = True, introspection: bool = True) -> Starlette:
-    """`introspection=False` (production) refuses `__schema` and `__type` queries before anything runs."""
+def create_app(
+    db: Database,
+    graphiql: bool = True,
+    introspection: bool = True,
+    idempotency_retention: idempotency.Retention | None = None,
+) -> Starlette:
+    """`introspection=False` (production) refuses `__schema` and `__type` queries before anything runs.
+    `idempotency_retention` defaults to STOCKPOOL_IDEMPOTENCY_RETENTION (24 hours); expired keys are swept."""
+    retention = idempotency_retention or idempotency.Retention.from_environment()
+    idempotency.configure(retention)
     endpoint = GraphQLEndpoint(db, graphiql, introspection)
 
     async def livez(_: Request) -> Response:
@@ -168,5 +176,6 @@ def create_app(db: Database, graphiql: bool = True, introspection: bool = True) 
             Route("/livez", livez),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
-        ]
+        ],
+        lifespan=idempotency.sweeping(db, retention),
     )

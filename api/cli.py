@@ -6,17 +6,20 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, OperationalError
 
+from api.console import quiet_on_closed_pipe
 from models import Role
-from models.db import Database
+from models.db import Database, database_url, masked_url
 from pooling.audit import audit
 from pooling.errors import PoolingError
 
 
+@quiet_on_closed_pipe
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="stockpool", description="Pool stock across sister sites.")
     parser.add_argument("--database-url", help="overrides DATABASE_URL (default: sqlite:///stockpool.db)")
@@ -71,12 +74,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
 
-    database = Database(args.database_url)
+    try:
+        database = Database(args.database_url)
+    except (ArgumentError, ValueError, ImportError) as error:  # a URL no engine can be made from
+        url = args.database_url or database_url()
+        reason = _without_password(str(error), url)
+        print(f"error: cannot use the database URL {masked_url(url)}: {reason}", file=sys.stderr)
+        return 2
     try:
         try:
             database.migrate()
         except OperationalError as error:
-            print(f"error: database unreachable: {error.orig}", file=sys.stderr)
+            print(f"error: database {database.display_url} unreachable: {error.orig}", file=sys.stderr)
             return 4
         if args.command == "check":
             return _check(database, args.json)
@@ -93,6 +102,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     finally:
         database.dispose()
+
+
+def _without_password(message: str, url: str) -> str:
+    """The message with the URL's password (if any) replaced by ***, even when the URL does not parse."""
+    password = re.match(r"^[^:/]+://[^:/@]*:([^@/]+)@", url)
+    return message.replace(password[1], "***") if password else message
 
 
 def _check(database: Database, as_json: bool) -> int:

@@ -34,7 +34,6 @@ from typing import IO, Any
 
 import httpx
 from sqlalchemy import insert
-from sqlalchemy.engine import make_url
 
 from models import Movement, MovementReason, Role, StockLevel
 from models.db import Database, database_url
@@ -616,10 +615,9 @@ def run_load(
         server_errors = [line for line in server.output().splitlines() if line.startswith(("ERROR", "CRITICAL"))]
     operations = {name: _stats(name, tally.latencies[name], tally.errors[name], seconds) for name in (PLACE, PAGE)}
     total = sum(s.requests for s in operations.values())
-    url = make_url(database_url)
     return LoadReport(
-        database=url.render_as_string(hide_password=True),
-        dialect=url.get_backend_name(),
+        database=db.display_url,
+        dialect=db.engine.dialect.name,
         clients=clients,
         seconds=seconds,
         warmup_seconds=warmup,

@@ -1,14 +1,17 @@
 """`stockpool rebalance`: the nightly job. Rebalances regions, applies the auto-approval policy, reports.
 
-Exit codes a scheduler can act on: 0 done; 3 done but demand is left unmet; 4 a failure (database unreachable,
-a region that could not be planned); 2 a usage error.
+Everything that can be checked is checked before anything runs (a usage error, exit 2, nothing saved). A failure
+after a region was committed (the report, the sweep of expired idempotency keys) still prints the summary of what
+was committed, then one line saying what failed, and exits 4.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import traceback
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from tqdm import tqdm
 
+from api import idempotency
 from models import PlanMode, Site, utcnow
 from models.db import Database
 from pooling.errors import PoolingError
@@ -24,16 +28,28 @@ from pooling.nightly import RegionRound, run_region
 from pooling.policies import parse_policy
 
 EXIT_OK, EXIT_USAGE, EXIT_UNMET, EXIT_FAILED = 0, 2, 3, 4
+EXIT_CODES = """exit codes:
+  0  done
+  2  a usage error (bad options, an unwritable --report, plotly missing): nothing was run or saved
+  3  done, but demand is left unmet
+  4  a failure: the database unreachable, a region that could not be planned, or, after the plans were saved,
+     the report or the sweep of expired idempotency keys (the summary is printed, then what failed)"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = EXIT_CODES
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--region", action="append", help="a region to rebalance (repeatable)")
     which.add_argument("--all-regions", action="store_true", help="every region with an active site")
     parser.add_argument("--mode", choices=[m.value for m in PlanMode], default=PlanMode.POOL_FIRST.value)
     saving = parser.add_mutually_exclusive_group()
     saving.add_argument("--dry-run", action="store_true", default=True, help="save nothing (the default)")
-    saving.add_argument("--commit", action="store_true", help="save the plans (earlier suggestions are superseded)")
+    saving.add_argument(
+        "--commit",
+        action="store_true",
+        help="save the plans (earlier suggestions are superseded) and delete expired idempotency keys",
+    )
     parser.add_argument(
         "--auto-approve",
         action="append",
@@ -43,14 +59,42 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "transfers-under:AMOUNT, transfers-for:CRITICAL,HIGH, reorders-under:AMOUNT",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
-    parser.add_argument("--report", type=Path, metavar="FILE.html", help="write an HTML report for the coordinator")
+    parser.add_argument(
+        "--report",
+        type=report_target,
+        metavar="FILE.html",
+        help="write an HTML report for the coordinator (needs plotly: pip install 'stockpool[report]')",
+    )
+
+
+def report_target(value: str) -> Path:
+    """--report, checked before anything runs: plotly is installed and the file can be written."""
+    try:
+        import plotly.graph_objects  # noqa: F401 - what the report draws with
+    except ImportError as error:
+        raise argparse.ArgumentTypeError(
+            "the HTML report needs plotly: pip install 'stockpool[report]' (or leave out --report)"
+        ) from error
+    path = Path(value)
+    folder = path.parent
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{value} is a directory; name the report's file")
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"no directory {folder} to write {path.name} in")
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise argparse.ArgumentTypeError(f"cannot write {value} (permission denied)")
+    return path
 
 
 def run(database: Database, args: argparse.Namespace) -> int:
     try:
         rules = parse_policy(args.auto_approve)
+        retention = idempotency.Retention.from_environment()
     except PoolingError as error:
         print(f"error: {error.message}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as error:
+        print(f"error: {idempotency.RETENTION_VARIABLE}: {error}", file=sys.stderr)
         return EXIT_USAGE
     if rules and not args.commit:
         print("error: --auto-approve needs --commit (a dry run saves nothing to approve)", file=sys.stderr)
@@ -58,10 +102,11 @@ def run(database: Database, args: argparse.Namespace) -> int:
     try:
         regions = args.region or _all_regions(database)
     except OperationalError as error:
-        print(f"error: database unreachable: {error.orig}", file=sys.stderr)
+        print(f"error: database {database.display_url} unreachable: {error.orig}", file=sys.stderr)
         return EXIT_FAILED
 
     rounds: list[dict[str, Any]] = []
+    reports: list[Any] = []
     failed = False
     bar = tqdm(regions, desc="rebalancing", unit="region", disable=not sys.stderr.isatty(), file=sys.stderr)
     for region in bar:
@@ -69,24 +114,59 @@ def run(database: Database, args: argparse.Namespace) -> int:
         try:
             with database.transaction() as session:
                 done = run_region(session, region, PlanMode(args.mode), args.commit, rules)
-                rounds.append(_summary(done, args.commit))
-                if args.report:
-                    rounds[-1]["_report"] = _region_report(session, done, args.commit)
+                summary = _summary(done, args.commit)
+                report = _region_report(session, done, args.commit) if args.report else None
+            rounds.append(summary)
+            if report is not None:
+                reports.append(report)
         except PoolingError as error:
             failed = True
             rounds.append({"region": region, "error": {"code": error.code.value, "message": error.message}})
         except OperationalError as error:
             failed = True
             rounds.append({"region": region, "error": {"code": "DATABASE", "message": str(error.orig)}})
+        except Exception as error:  # noqa: BLE001 - our bug: the regions already committed still get their summary
+            failed = True
+            traceback.print_exc()
+            rounds.append({"region": region, "error": {"code": "UNEXPECTED", "message": _reason(error)}})
     bar.close()
 
-    unmet = any(r.get("unitsUnmet", 0) for r in rounds)
-    code = EXIT_FAILED if failed else EXIT_UNMET if unmet else EXIT_OK
+    # After the commits: what fails from here on is reported after the summary of what was saved.
+    failures: list[str] = []
+    document: dict[str, Any] = {"mode": args.mode, "saved": bool(args.commit), "regions": rounds}
+    if args.commit:
+        try:
+            document["expiredIdempotencyKeysDeleted"] = idempotency.sweep(database, retention.window)
+        except Exception as error:  # noqa: BLE001 - the plans are saved; say what failed after the summary
+            failures.append(f"expired idempotency keys not deleted: {_reason(error)}")
     if args.report:
-        _write_report(args.report, [r.pop("_report") for r in rounds if "_report" in r])
-    document = {"mode": args.mode, "saved": bool(args.commit), "regions": rounds, "exitCode": code}
-    print(json.dumps(document, indent=2) if args.json else _table(rounds))
+        document["report"] = {"path": str(args.report), "written": False}
+        try:
+            _write_report(args.report, reports)
+            document["report"]["written"] = True
+        except Exception as error:  # noqa: BLE001
+            document["report"]["error"] = _reason(error)
+            failures.append(f"report not written to {args.report}: {_reason(error)}")
+
+    unmet = any(r.get("unitsUnmet", 0) for r in rounds)
+    code = EXIT_FAILED if failed or failures else EXIT_UNMET if unmet else EXIT_OK
+    document["failures"] = failures
+    document["exitCode"] = code
+    print(json.dumps(document, indent=2) if args.json else _table(rounds), flush=True)
+    swept = document.get("expiredIdempotencyKeysDeleted")
+    if swept:
+        print(f"{swept} expired idempotency keys deleted", file=sys.stderr)
+    if args.report and document["report"]["written"]:
+        print(f"report written to {args.report}", file=sys.stderr)
+    for failure in failures:
+        print(f"error: {failure}", file=sys.stderr)
     return code
+
+
+def _reason(error: BaseException) -> str:
+    """One line: what went wrong, without a traceback."""
+    text = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 
 
 def _all_regions(database: Database) -> list[str]:
@@ -213,4 +293,3 @@ def _write_report(path: Path, regions: list[Any]) -> None:
     from api.report import render_report
 
     path.write_text(render_report(regions, utcnow()))
-    print(f"report written to {path}", file=sys.stderr)

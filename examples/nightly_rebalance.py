@@ -8,16 +8,21 @@ non-zero when anything went wrong (1: the API refused or failed; 3: demand is le
     STOCKPOOL_URL=http://127.0.0.1:8000/graphql STOCKPOOL_TOKEN=sp_... \\
         python examples/nightly_rebalance.py --region north --max-unit-cost 2.00
 
-Every mutation carries an Idempotency-Key derived from the region and the date, so a cron job that retries
-after a lost answer does not rebalance or approve twice.
+Idempotency: every mutation carries an Idempotency-Key made of the run id and the region. Each run has its own
+run id (a new random one by default), so a deliberate second run the same night rebalances again (its plan
+supersedes the first one's unapproved suggestions). A request whose answer is lost is sent again by the script
+with the same key, so it applies once. To make a whole run retryable (a scheduler that reruns a failed job),
+give the run a stable id, `--run-id` or STOCKPOOL_RUN_ID, e.g. `--run-id "$(date +%F)"`: a rerun with the same id
+gets the first run's answers back and changes nothing more. The service keeps keys for 24 hours by default
+(STOCKPOOL_IDEMPOTENCY_RETENTION): a rerun after that runs as new.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
 import sys
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -45,9 +50,24 @@ class ApiError(RuntimeError):
     pass
 
 
+ATTEMPTS = 3
+
+
 def call(client: httpx.Client, url: str, query: str, variables: dict[str, Any], key: str) -> dict[str, Any]:
-    """POST one mutation; return its payload, or raise ApiError with what the service said."""
-    response = client.post(url, json={"query": query, "variables": variables}, headers={"Idempotency-Key": key})
+    """POST one mutation (sent again with the same key when the answer is lost); return its payload, or raise
+    ApiError with what the service said."""
+
+    def send() -> httpx.Response:
+        return client.post(url, json={"query": query, "variables": variables}, headers={"Idempotency-Key": key})
+
+    for _ in range(ATTEMPTS - 1):
+        try:
+            response = send()
+            break
+        except httpx.TransportError:  # the answer is lost: sent again, the same key applies it once
+            continue
+    else:
+        response = send()
     body = response.json()
     if response.status_code != 200 or body.get("errors"):
         raise ApiError(f"HTTP {response.status_code}: {body.get('errors')}")
@@ -67,13 +87,18 @@ def main(argv: list[str] | None = None) -> int:
         default=Decimal("2.00"),
         help="approve transfers whose unit cost is below this (default 2.00)",
     )
+    parser.add_argument(
+        "--run-id",
+        default=os.environ.get("STOCKPOOL_RUN_ID") or uuid.uuid4().hex,
+        help="names this run in its Idempotency-Keys: a rerun with the same id replays the first run's answers "
+        "(default: STOCKPOOL_RUN_ID, else a new id, so each run rebalances anew)",
+    )
     args = parser.parse_args(argv)
     url = os.environ.get("STOCKPOOL_URL", "http://127.0.0.1:8000/graphql")
     token = os.environ.get("STOCKPOOL_TOKEN")
     if not token:
         print("set STOCKPOOL_TOKEN to a COORDINATOR token of the region", file=sys.stderr)
         return 1
-    night = datetime.date.today().isoformat()
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(headers=headers, timeout=300) as client:
         try:
@@ -82,14 +107,14 @@ def main(argv: list[str] | None = None) -> int:
                 url,
                 REBALANCE,
                 {"input": {"region": args.region, "mode": args.mode, "dryRun": False}},
-                key=f"rebalance-{args.region}-{night}",
+                key=f"nightly-{args.run_id}-rebalance-{args.region}",
             )["plan"]
             cheap = [t for t in plan["transfers"] if Decimal(t["unitCost"]) < args.max_unit_cost]
             approved = []
             if cheap:
-                approved = call(
-                    client, url, APPROVE, {"input": {"ids": [t["id"] for t in cheap]}}, key=f"approve-{plan['id']}"
-                )["transfers"]
+                ids = [t["id"] for t in cheap]
+                key = f"nightly-{args.run_id}-approve-{plan['id']}"
+                approved = call(client, url, APPROVE, {"input": {"ids": ids}}, key=key)["transfers"]
         except (ApiError, httpx.HTTPError) as error:
             print(f"nightly rebalance of {args.region} failed: {error}", file=sys.stderr)
             return 1

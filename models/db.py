@@ -39,7 +39,7 @@ def masked_url(url: str) -> str:
     """The URL as it may be printed or logged: the password replaced by ***."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         return "<an unreadable database URL>"
 
 

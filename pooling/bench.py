@@ -124,7 +124,7 @@ def run_bench(
     progress: Progress | None = None,
 ) -> BenchReport:
     """Generate, load (into an empty database), rebalance end to end, then solve raw and greedily."""
-    report = BenchReport(db.engine.url.render_as_string(hide_password=True), sites, items, lanes, seed)
+    report = BenchReport(db.display_url, sites, items, lanes, seed)
     with db.reading() as s:
         if s.scalar(select(func.count(Site.id))):
             raise ValueError("the bench loads into an empty database; this one has sites (use a new database)")

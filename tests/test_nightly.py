@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -143,3 +147,129 @@ def test_report_is_written_for_the_coordinator(region: Database, capsys, tmp_pat
     for site in ("A", "B", "C"):
         assert f">{site}<" in html or f"'{site}'" in html or f'"{site}"' in html
     assert "<script src=" not in html
+
+
+# --- Checked before anything runs; a failure after the commit still reports what was committed ---------------
+
+
+def run_cli(db: Database, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", "--database-url", db.url, *args],
+        env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=300,
+    )
+
+
+NIGHTLY = ("rebalance", "--all-regions", "--commit", "--auto-approve", "all", "--json")
+
+
+def nothing_saved(db: Database) -> bool:
+    return count(db, Plan) == count(db, Transfer) == count(db, Reorder) == 0
+
+
+def test_an_unwritable_report_is_a_usage_error_and_nothing_is_saved(region: Database, tmp_path: Path) -> None:
+    for target, says in (
+        (tmp_path / "no" / "such" / "x.html", "no directory"),
+        (tmp_path, "is a directory"),
+    ):
+        refused = run_cli(region, *NIGHTLY, "--report", str(target))
+        assert refused.returncode == 2, refused.stderr
+        assert says in refused.stderr and "Traceback" not in refused.stderr
+        assert refused.stdout == ""
+        assert nothing_saved(region)
+
+
+def test_without_plotly_a_report_is_a_usage_error_and_nothing_is_saved(region: Database, tmp_path: Path) -> None:
+    """A machine with the base install only: plotly cannot be imported (a stand-in package that refuses)."""
+    (tmp_path / "plotly").mkdir()
+    (tmp_path / "plotly" / "__init__.py").write_text("raise ImportError('No module named plotly')\n")
+    env = {"PYTHONPATH": os.pathsep.join([str(tmp_path), str(Path(__file__).parents[1])])}
+    refused = run_cli(region, *NIGHTLY, "--report", str(tmp_path / "x.html"), env=env)
+    assert refused.returncode == 2, refused.stderr
+    assert "pip install 'stockpool[report]'" in refused.stderr and "Traceback" not in refused.stderr
+    assert nothing_saved(region) and not (tmp_path / "x.html").exists()
+    # The README's cron line has no --report: it runs as written on such a machine.
+    ran = run_cli(region, "rebalance", "--all-regions", "--commit", "--auto-approve", "transfers-under:2.00",
+                  "--json", env=env)
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout)["regions"][0]["approvedTransfers"] == 1
+
+
+@pytest.fixture
+def vanishing_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A report folder that is removed while the report is drawn (after the plans were committed)."""
+    from api import report
+
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    draw = report.render_report
+
+    def draw_then_lose_the_folder(*args: object, **kwargs: object) -> str:
+        page = draw(*args, **kwargs)  # type: ignore[arg-type]
+        folder.rmdir()
+        return page
+
+    monkeypatch.setattr(report, "render_report", draw_then_lose_the_folder)
+    return folder
+
+
+def test_a_report_that_fails_after_the_commit_prints_what_was_committed(
+    region: Database, vanishing_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = vanishing_folder / "x.html"
+    code = stockpool(["--database-url", region.url, *NIGHTLY, "--report", str(page)])
+    out, err = capsys.readouterr()
+    assert code == 4
+    document = json.loads(out)
+    (west,) = document["regions"]
+    assert document["saved"] is True and document["exitCode"] == 4
+    assert (west["approvedTransfers"], west["approvedReorders"]) == (2, 1)
+    assert document["report"]["written"] is False and "FileNotFoundError" in document["report"]["error"]
+    assert err.strip().splitlines()[-1].startswith(f"error: report not written to {page}: FileNotFoundError")
+    assert "Traceback" not in err
+    with region.reading() as s:  # what the summary says was committed is in the database
+        plan = s.get(Plan, west["planId"])
+        assert plan is not None and plan.status == PlanStatus.CURRENT
+    assert count(region, Transfer, Transfer.status == TransferStatus.APPROVED) == 2
+    assert count(region, Reorder, Reorder.status == ReorderStatus.ORDERED) == 1
+
+
+def test_the_table_too_is_printed_before_the_failure(region: Database, vanishing_folder: Path, capsys) -> None:
+    args = ["--database-url", region.url, "rebalance", "--region", "west", "--commit", "--report"]
+    code = stockpool([*args, str(vanishing_folder / "x.html")])
+    out, err = capsys.readouterr()
+    assert code == 4
+    assert out.splitlines()[0].split()[0] == "region" and out.splitlines()[2].split()[0] == "west"
+    assert err.strip().splitlines()[-1].startswith("error: report not written to")
+
+
+def test_rebalance_help_lists_the_exit_codes() -> None:
+    shown = subprocess.run(
+        [sys.executable, "-m", "api.cli", "rebalance", "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert shown.returncode == 0
+    codes = shown.stdout[shown.stdout.index("exit codes:"):]
+    for code in ("0", "2", "3", "4"):
+        assert f"\n  {code}  " in codes
+
+
+def test_a_region_that_breaks_unexpectedly_does_not_hide_the_regions_committed_before_it(
+    region: Database, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from api import nightly
+
+    build_network(region, {"E": "zeast"}, {})
+    real = nightly.run_region
+
+    def breaks_in_zeast(session, name, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if name == "zeast":
+            raise ZeroDivisionError("a bug")
+        return real(session, name, *args, **kwargs)
+
+    monkeypatch.setattr(nightly, "run_region", breaks_in_zeast)
+    code = stockpool(["--database-url", region.url, "rebalance", "--all-regions", "--commit", "--json"])
+    document = json.loads(capsys.readouterr().out)
+    assert code == 4 and document["exitCode"] == 4
+    west, zeast = document["regions"]
+    assert west["region"] == "west" and west["planId"] is not None
+    assert zeast == {"region": "zeast", "error": {"code": "UNEXPECTED", "message": "ZeroDivisionError: a bug"}}
+    assert count(region, Plan, Plan.status == PlanStatus.CURRENT) == 1

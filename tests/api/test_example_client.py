@@ -34,11 +34,22 @@ def test_the_example_client_rebalances_and_approves_what_its_policy_allows(db: D
     assert approved and all(t.unit_cost < 1 for t in approved) and all(t.unit_cost >= 1 for t in waiting)
     assert f"approved {len(approved)} of {len(transfers)}" in done.stdout
 
-    # A retry the same night replays the stored answers: nothing new is planned or approved.
-    again = run(server, tokens.coordinator, "--region", tokens.region, "--max-unit-cost", "1.00")
-    assert again.returncode == 0 and again.stdout == done.stdout
+    # A deliberate second run rebalances anew: its plan supersedes the first one's unapproved suggestions.
+    second = run(server, tokens.coordinator, "--region", tokens.region, "--max-unit-cost", "1.00")
+    assert second.returncode == 0, second.stderr
     with db.reading() as s:
-        assert len(s.scalars(select(Transfer)).all()) == len(transfers)
+        statuses = [t.status for t in s.scalars(select(Transfer))]
+    assert statuses.count(TransferStatus.SUPERSEDED) == len(waiting) and len(statuses) > len(transfers)
+
+    # A rerun of one run (the same --run-id) replays that run's answers: nothing new is planned or approved.
+    first = run(server, tokens.coordinator, "--region", tokens.region, "--max-unit-cost", "1.00", "--run-id", "n-1")
+    assert first.returncode == 0, first.stderr
+    with db.reading() as s:
+        settled = len(s.scalars(select(Transfer)).all())
+    again = run(server, tokens.coordinator, "--region", tokens.region, "--max-unit-cost", "1.00", "--run-id", "n-1")
+    assert again.returncode == 0 and again.stdout == first.stdout
+    with db.reading() as s:
+        assert len(s.scalars(select(Transfer)).all()) == settled
 
     refused = run(server, tokens.site, "--region", tokens.region)
     assert refused.returncode == 1 and "FORBIDDEN" in refused.stderr
