@@ -45,7 +45,9 @@ def logging_config(log_format: str, level: str = "info") -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"stockpool": formatter},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "stockpool", "stream": "ext://sys.stderr"}},
+        "handlers": {
+            "stderr": {"class": "logging.StreamHandler", "formatter": "stockpool", "stream": "ext://sys.stderr"}
+        },
         "root": {"handlers": ["stderr"], "level": level.upper()},
         "loggers": {
             "uvicorn": {"handlers": [], "propagate": True},

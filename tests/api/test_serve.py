@@ -64,8 +64,12 @@ def test_every_serve_option_also_comes_from_the_environment(db: Database, databa
     assert lines and not any(line.startswith("{") for line in lines), lines  # STOCKPOOL_LOG_FORMAT=text
 
     bad = subprocess.run(
-        command(), env={**os.environ, "DATABASE_URL": database_url, "STOCKPOOL_PORT": "eighty"},
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        command(),
+        env={**os.environ, "DATABASE_URL": database_url, "STOCKPOOL_PORT": "eighty"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
     )
     assert bad.returncode == 2 and "--port" in bad.stderr and "eighty" in bad.stderr, bad.stderr
 
@@ -76,8 +80,12 @@ def test_a_busy_port_is_a_clear_error_and_nothing_says_serving(db: Database, dat
         taken.listen()
         port = taken.getsockname()[1]
         done = subprocess.run(
-            command("--port", str(port)), env={**os.environ, "DATABASE_URL": database_url},
-            capture_output=True, text=True, timeout=120, cwd=tmp_path,
+            command("--port", str(port)),
+            env={**os.environ, "DATABASE_URL": database_url},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
         )
     assert done.returncode == 4, done
     assert "serving" not in done.stdout + done.stderr
@@ -109,7 +117,10 @@ def test_one_json_log_line_per_request_with_its_id_operation_status_and_caller(
     assert len(requests) == 2 and not any(r["logger"] == "uvicorn.access" for r in records)
     placed = requests["order-4711"]
     assert (placed["operation"], placed["status"], placed["caller"], placed["path"]) == (
-        "PlaceOrder", 200, "bench N", "/graphql"
+        "PlaceOrder",
+        200,
+        "bench N",
+        "/graphql",
     )
     assert placed["duration_ms"] >= 0 and placed["level"] == "INFO" and "time" in placed
     refused = requests[replaced.headers["x-request-id"]]
@@ -122,7 +133,10 @@ def test_the_database_password_is_never_printed_or_logged(database_url: str, tmp
     done = subprocess.run(
         command("--port", str(free_port())),
         env={**os.environ, "DATABASE_URL": f"postgresql://stockpool:{secret}@127.0.0.1:1/nowhere"},
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
     )
     assert done.returncode == 4 and "unreachable" in done.stderr, done
     assert secret not in done.stdout + done.stderr
@@ -168,7 +182,9 @@ def test_several_workers_answer_concurrent_mutations_and_metrics_add_up(
 
     with stockpool_serve(tmp_path, database_url, "--workers", "2") as served:
         workers = worker_processes(served.process.pid)
-        threads = [threading.Thread(target=orders, args=(served.base, *pair)) for pair in zip(sites, tokens)]
+        threads = [
+            threading.Thread(target=orders, args=(served.base, *pair)) for pair in zip(sites, tokens, strict=True)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
