@@ -69,12 +69,17 @@ def introspection_on(no_introspection: bool) -> bool:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     option = parser.add_argument
-    option("--host", default=_env("STOCKPOOL_HOST", "127.0.0.1"), help="address to listen on (STOCKPOOL_HOST)")
+    option(
+        "--host",
+        default=_env("STOCKPOOL_HOST", "127.0.0.1"),
+        help="address to listen on (STOCKPOOL_HOST; default 127.0.0.1)",
+    )
     option("--port", type=int, default=_env("STOCKPOOL_PORT", "8000"), help="port (STOCKPOOL_PORT; default 8000)")
     option(
         "--workers",
         type=_positive(int),
         default=_env("STOCKPOOL_WORKERS", "1"),
+        metavar="N",
         help="server processes (STOCKPOOL_WORKERS; default 1); /metrics adds them up",
     )
     option("--demo", action="store_true", help="load a demo network into an empty database (STOCKPOOL_DEMO=1)")
@@ -88,15 +93,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--log-format",
         type=_choice(FORMATS),
         default=default_format(),
+        metavar="{json,text}",
         help="json or text (STOCKPOOL_LOG_FORMAT; default: text on a terminal, json otherwise)",
     )
     option(
-        "--log-level", type=_choice(LEVELS), default=_env("STOCKPOOL_LOG_LEVEL", "info"), help="(STOCKPOOL_LOG_LEVEL)"
+        "--log-level",
+        type=_choice(LEVELS),
+        default=_env("STOCKPOOL_LOG_LEVEL", "info"),
+        metavar="{" + ",".join(LEVELS) + "}",
+        help="(STOCKPOOL_LOG_LEVEL; default info)",
     )
     option(
         "--limit-concurrency",
         type=_positive(int),
         default=_env("STOCKPOOL_LIMIT_CONCURRENCY", str(DEFAULT_LIMIT_CONCURRENCY)),
+        metavar="N",
         help="connections or requests at once per worker, beyond which requests are answered 503"
         f" (STOCKPOOL_LIMIT_CONCURRENCY; default {DEFAULT_LIMIT_CONCURRENCY})",
     )
