@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import json
 import logging
-import time
-from collections import Counter
 
 from graphql import OperationDefinitionNode, OperationType, parse
 from graphql.error import GraphQLSyntaxError
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-from strawberry.asgi import GraphQL
 
-from api import idempotency
+from api import idempotency, metrics
 from api.auth import caller_for
 from api.context import Context
 from api.graphql.schema import MAX_TOKENS, build_schema, schema
+from api.observe import Observed, ObservedGraphQL, note_operation
+from api.timeouts import DEFAULT_BODY_TIMEOUT, BodyTimeout
 from models.db import Database
 
 log = logging.getLogger("stockpool.api")
@@ -53,22 +53,15 @@ class GraphQLEndpoint:
     def __init__(self, db: Database, graphiql: bool, introspection: bool = True) -> None:
         self.db = db
         served = schema if introspection else build_schema(introspection=False)
-        self.view = GraphQL(served, graphql_ide="graphiql" if graphiql else None, allow_queries_via_get=False)
+        self.view = ObservedGraphQL(served, graphql_ide="graphiql" if graphiql else None, allow_queries_via_get=False)
         self.graphiql = graphiql
-        self.counts: Counter[str] = Counter()
-        self.seconds = 0.0
 
     async def handle(self, request: Request) -> Response:
-        started = time.perf_counter()
         try:
-            response = await self._handle(request)
+            return await self._handle(request)
         except Exception:  # answered here: re-raised, uvicorn would also drop the client's keep-alive connection
             log.exception("unexpected error in %s %s", request.method, request.url.path)
-            response = _error(500, "Unexpected error.", "INTERNAL_SERVER_ERROR")
-        finally:
-            self.seconds += time.perf_counter() - started
-        self.counts[str(response.status_code)] += 1
-        return response
+            return _error(500, "Unexpected error.", "INTERNAL_SERVER_ERROR")
 
     async def _handle(self, request: Request) -> Response:
         if request.method == "GET":
@@ -90,6 +83,7 @@ class GraphQLEndpoint:
             return _error(400, "`variables` must be an object and `operationName` a string.", "BAD_REQUEST")
 
         operations = _operations(body["query"])
+        note_operation(request, body.get("operationName"), operations)
         if len(operations) > 1 and body.get("operationName") is None:  # Strawberry would run the first one alone
             return _error(400, "The document has several operations: name one in `operationName`.", "BAD_REQUEST")
         write = _is_mutation(operations, body.get("operationName"))
@@ -99,6 +93,7 @@ class GraphQLEndpoint:
             context.caller = await context.run(lambda s: caller_for(s, request.headers.get("authorization")))
             if context.caller is None:
                 return _error(401, "Send a valid token: Authorization: Bearer <token>.", "UNAUTHENTICATED")
+            request.state.caller = context.caller.name
             key = request.headers.get("idempotency-key") if write else None
             request_hash = idempotency.fingerprint(body)
             if key is not None:
@@ -139,12 +134,15 @@ def create_app(
     graphiql: bool = True,
     introspection: bool = True,
     idempotency_retention: idempotency.Retention | None = None,
+    body_timeout: float = DEFAULT_BODY_TIMEOUT,
 ) -> Starlette:
-    """`introspection=False` (production) refuses `__schema` and `__type` queries before anything runs.
-    `idempotency_retention` defaults to STOCKPOOL_IDEMPOTENCY_RETENTION (24 hours); expired keys are swept."""
+    """`introspection=False` (production) refuses `__schema` and `__type` queries before anything runs;
+    `idempotency_retention` defaults to STOCKPOOL_IDEMPOTENCY_RETENTION (24 hours); expired keys are swept;
+    a request body that has not all arrived `body_timeout` seconds after the app asked for it is answered 408."""
     retention = idempotency_retention or idempotency.Retention.from_environment()
     idempotency.configure(retention)
     endpoint = GraphQLEndpoint(db, graphiql, introspection)
+    metrics.watch_pool(db.engine)
 
     async def livez(_: Request) -> Response:
         return PlainTextResponse("ok")
@@ -161,21 +159,17 @@ def create_app(
             return PlainTextResponse("database unreachable or not migrated", 503)
         return PlainTextResponse(f"ok {version}")
 
-    async def metrics(_: Request) -> Response:
-        lines = ["# TYPE stockpool_graphql_requests_total counter"]
-        lines += [f'stockpool_graphql_requests_total{{status="{s}"}} {n}' for s, n in sorted(endpoint.counts.items())]
-        lines += [
-            "# TYPE stockpool_graphql_seconds_total counter",
-            f"stockpool_graphql_seconds_total {endpoint.seconds:.6f}",
-        ]
-        return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+    async def scrape(_: Request) -> Response:
+        text, content_type = await run_in_threadpool(metrics.exposition, db)
+        return Response(text, headers={"Content-Type": content_type})
 
     return Starlette(
         routes=[
             Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
             Route("/livez", livez),
             Route("/readyz", readyz),
-            Route("/metrics", metrics),
+            Route("/metrics", scrape),
         ],
+        middleware=[Middleware(Observed), Middleware(BodyTimeout, seconds=body_timeout)],
         lifespan=idempotency.sweeping(db, retention),
     )

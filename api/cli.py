@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
-import os
 import re
 import sys
 from collections.abc import Sequence
@@ -25,16 +23,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--database-url", help="overrides DATABASE_URL (default: sqlite:///stockpool.db)")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="run the GraphQL service")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--demo", action="store_true", help="load a demo network into an empty database")
-    serve.add_argument("--no-graphiql", action="store_true", help="do not serve GraphiQL on GET /graphql")
-    serve.add_argument(
-        "--no-introspection",
-        action="store_true",
-        help="refuse __schema and __type queries, for production (also: STOCKPOOL_INTROSPECTION=0)",
-    )
+    serve = commands.add_parser("serve", help="run the GraphQL service (every option also from STOCKPOOL_*)")
+    from api import serve as serve_command
+
+    serve_command.add_arguments(serve)
 
     token = commands.add_parser("token", help="API tokens").add_subparsers(dest="token_command", required=True)
     create = token.add_parser("create", help="create a token; prints it alone on the last line (shown once)")
@@ -92,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "token":
             return _create_token(database, args)
         if args.command == "serve":
-            return _serve(database, args)
+            return serve_command.run(database, args)
         if args.command == "rebalance":
             from api import nightly
 
@@ -136,36 +128,6 @@ def _create_token(database: Database, args: argparse.Namespace) -> int:
         print(f"error: {error.message}", file=sys.stderr)
         return 2
     print(token)
-    return 0
-
-
-def introspection_on(no_introspection: bool) -> bool:
-    """Off with `--no-introspection` or STOCKPOOL_INTROSPECTION=0 (or false, no, off); on otherwise."""
-    setting = os.environ.get("STOCKPOOL_INTROSPECTION", "1").strip().lower()
-    return not no_introspection and setting not in ("0", "false", "no", "off")
-
-
-def _serve(database: Database, args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from api.app import create_app
-
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    url = f"http://{args.host}:{args.port}/graphql"
-    if args.demo:
-        from pooling.demo import load_demo
-
-        tokens = load_demo(database)
-        if tokens is None:
-            print("The database already has sites: demo data not loaded.")
-        else:
-            print(f"Demo network loaded. Open {url} and add the header  Authorization: Bearer <token>")
-            print(f"  ADMIN                      {tokens.admin}")
-            print(f"  COORDINATOR ({tokens.region:<12}) {tokens.coordinator}")
-            print(f"  SITE ({tokens.site_code:<19}) {tokens.site}")
-    print(f"stockpool serving {url} (database {database.display_url})", flush=True)
-    app = create_app(database, graphiql=not args.no_graphiql, introspection=introspection_on(args.no_introspection))
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0
 
 

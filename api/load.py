@@ -500,7 +500,7 @@ def _problem(response: httpx.Response) -> str | None:
     return None
 
 
-_METRIC = re.compile(r"^stockpool_graphql_(requests_total\{[^}]*\}|seconds_total) ([0-9.e+-]+)$", re.MULTILINE)
+_METRIC = re.compile(r"^stockpool_graphql_request_duration_seconds_(count|sum)\{[^}]*\} ([0-9.e+-]+)$", re.MULTILINE)
 
 
 async def _server_figures(base: str) -> tuple[float, float]:
@@ -509,8 +509,8 @@ async def _server_figures(base: str) -> tuple[float, float]:
         text = (await http.get("/metrics")).text
     requests, seconds = 0.0, 0.0
     for name, value in _METRIC.findall(text):
-        if name == "seconds_total":
-            seconds = float(value)
+        if name == "sum":
+            seconds += float(value)
         else:
             requests += float(value)
     return requests, seconds

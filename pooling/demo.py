@@ -1,4 +1,4 @@
-"""A demo network to try the service with: two regions of sister laboratories, a morning's orders, three tokens.
+"""A demo network to try the service with: two regions of sister laboratories, a morning's orders, four tokens.
 
 Everything is made through the ordinary operations (sites, items, lanes, receipts, policies, orders), in one
 transaction, so the demo obeys every rule the service does and `stockpool check` holds on it. A fixed random seed
@@ -16,12 +16,12 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import Backorder, MovementReason, Priority, Role, Site, utcnow
+from models import MovementReason, PlanMode, Priority, Role, Site, utcnow
 from models.db import Database
 from pooling.access import create_token
-from pooling.backorders import HAS_OPEN
 from pooling.network import create_item, create_site, set_lane
 from pooling.orders import place_order
+from pooling.rebalance import rebalance
 from pooling.stock import record_movement, set_stock_policy
 
 SEED = 20240611
@@ -34,9 +34,11 @@ class DemoTokens:
 
     admin: str
     coordinator: str  # COORDINATOR of `region`
-    site: str  # SITE token of `site_code`, a lab of `region` with backorders
+    site: str  # SITE token of `site_code`, a lab of `region` that the region's rebalance sends stock to
     region: str
     site_code: str
+    sender: str  # SITE token of `sender_code`, the lab that sends it: together they can ship and receive
+    sender_code: str
 
 
 @dataclass(frozen=True)
@@ -236,18 +238,24 @@ def _morning_orders(s: Session, rng: random.Random) -> None:
 
 
 def _tokens(s: Session) -> DemoTokens:
+    """An ADMIN, the first region's COORDINATOR, and SITE tokens for both ends of the largest transfer that the
+    region's rebalance plans (found by a dry run, which saves nothing)."""
     region = REGIONS[0]
-    site_code = s.scalar(
-        select(Site.code)
-        .join(Backorder, Backorder.site_id == Site.id)
-        .where(Site.region == region, Backorder.status.in_(HAS_OPEN))
-        .group_by(Site.code)
-        .order_by(func.count(Backorder.id).desc(), Site.code)
-        .limit(1)
-    )
-    if site_code is None:
-        raise RuntimeError(f"the demo data left no backorder in region {region!r}")
+    plan = rebalance(s, region, PlanMode.POOL_FIRST, dry_run=True, actor=ACTOR)
+    if not plan.transfers:
+        raise RuntimeError(f"the demo data gives region {region!r} no transfer to plan")
+    largest = min(plan.transfers, key=lambda t: (-t.quantity, t.from_site.code, t.to_site.code, t.item.sku))
+    sender_code, site_code = largest.from_site.code, largest.to_site.code
     _, admin = create_token(s, "demo admin", Role.ADMIN)
     _, coordinator = create_token(s, f"demo coordinator ({region})", Role.COORDINATOR, region=region)
     _, site = create_token(s, f"demo {site_code} bench", Role.SITE, site=site_code)
-    return DemoTokens(admin=admin, coordinator=coordinator, site=site, region=region, site_code=site_code)
+    _, sender = create_token(s, f"demo {sender_code} bench", Role.SITE, site=sender_code)
+    return DemoTokens(
+        admin=admin,
+        coordinator=coordinator,
+        site=site,
+        region=region,
+        site_code=site_code,
+        sender=sender,
+        sender_code=sender_code,
+    )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import strawberry
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from api import metrics
 from api.auth import Caller, may_coordinate, may_see_site, require_coordinator, visible_site_ids
 from api.graphql.base import (
     Connection,
@@ -225,9 +227,11 @@ class PlanningMutation:
             require_coordinator(caller, input.region)
             if input.skus is not None and len(input.skus) > MAX_IDS:
                 raise PoolingError(ErrorCode.INVALID, f"At most {MAX_IDS} skus per call.", "skus")
+            started = time.perf_counter()
             row = rebalancing.rebalance(
                 session, input.region, PlanMode(input.mode), input.skus, input.dry_run, caller.name
             )
+            metrics.observe_rebalance(row, time.perf_counter() - started)
             return RebalancePayload(plan=Plan.of(row))
 
         return await mutate(info, RebalancePayload, work)

@@ -1,72 +1,63 @@
-"""The README's first command: `stockpool serve --demo` on a new SQLite file, then a coordinator's Rebalance."""
+"""The README's first command: `stockpool serve --demo` on a new SQLite file, then the round a newcomer tries:
+the coordinator rebalances and approves, the printed sending site ships, the printed receiving site receives."""
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from tests.api.conftest import operations
+from tests.api.serving import stockpool_serve
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def run(base: str, token: str, name: str, **variables: Any) -> dict[str, Any]:
+    answer = httpx.post(
+        f"{base}/graphql",
+        json={"query": operations()[name], "variables": variables},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    ).json()
+    assert "errors" not in answer, answer
+    (payload,) = answer["data"].values()
+    assert payload["errors"] == [], payload
+    return payload  # type: ignore[no-any-return]
 
 
-def test_serve_demo_prints_tokens_and_a_rebalance_clears_backorders(tmp_path: Path) -> None:
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}", "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--demo", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=tmp_path,
-    )
-    try:
-        printed = []
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()  # type: ignore[union-attr]
-            if not line:
-                break
-            printed.append(line)
-            if "serving" in line:
-                break
-        text = "".join(printed)
-        assert f"http://127.0.0.1:{port}/graphql" in text, text
+def test_serve_demo_prints_tokens_that_rebalance_ship_and_receive(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    with stockpool_serve(tmp_path / "first", url, "--demo") as served:
+        text = served.output()
+        assert f"{served.base}/graphql" in text, text
         coordinator = re.search(r"COORDINATOR \((\S+)\s*\)\s+(sp_\S+)", text)
-        assert coordinator, text
+        sites = re.findall(r"SITE \((\S+)\s*\)\s+(sp_\S+)\s+(ships to|receives from) (\S+)", text)
+        assert coordinator and len(sites) == 2, text
         region, token = coordinator.groups()
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
-            for _ in range(100):
-                try:
-                    if http.get("/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            answer = http.post(
-                "/graphql",
-                json={
-                    "query": operations()["Rebalance"],
-                    "variables": {"input": {"region": region, "mode": "POOL_FIRST", "dryRun": False}},
-                },
-                headers={"Authorization": f"Bearer {token}"},
-            ).json()
-        plan = answer["data"]["rebalance"]["plan"]
-        assert answer["data"]["rebalance"]["errors"] == []
-        assert plan["summary"]["unitsByTransfer"] > 0 and plan["transfers"]
-        assert all(t["allocations"] for t in plan["transfers"])
-        (tmp_path / "rebalance.json").write_text(str(answer))
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+        (sender, sender_token, _, receiver), (receiver_again, receiver_token, _, sender_again) = sites
+        assert (receiver_again, sender_again) == (receiver, sender)
+
+        plan = run(served.base, token, "Rebalance", input={"region": region, "mode": "POOL_FIRST", "dryRun": False})
+        assert plan["plan"]["summary"]["unitsByTransfer"] > 0
+        assert all(t["allocations"] for t in plan["plan"]["transfers"])
+        between = [
+            t for t in plan["plan"]["transfers"] if (t["fromSite"]["code"], t["toSite"]["code"]) == (sender, receiver)
+        ]
+        assert between, plan
+        transfer = between[0]
+        run(served.base, token, "ApproveTransfers", input={"ids": [transfer["id"]]})
+        shipped = run(served.base, sender_token, "ShipTransfer", input={"id": transfer["id"]})
+        assert shipped["transfer"]["status"] == "SHIPPED"
+        received = run(
+            served.base,
+            receiver_token,
+            "ReceiveTransfer",
+            input={"id": transfer["id"], "quantityReceived": transfer["quantity"]},
+        )
+        assert received["transfer"]["status"] == "RECEIVED"
+
+    with stockpool_serve(tmp_path / "again", url, "--demo") as again:
+        text = again.output()
+    assert "sp_" not in text, text
+    assert "already" in text and "stockpool token create" in text and "stockpool token list" in text, text

@@ -30,6 +30,10 @@ def test_demo_loads_once_with_working_tokens(db: Database) -> None:
             select(func.count(Backorder.id)).where(Backorder.site_id == lab.id, Backorder.status.in_(HAS_OPEN))
         )
         assert waiting
+        sender = authenticate(s, tokens.sender)
+        assert sender is not None and sender.role == Role.SITE and sender.site_id != site.site_id
+        donor = s.get(Site, sender.site_id)
+        assert donor is not None and (donor.code, donor.region) == (tokens.sender_code, tokens.region)
         assert {r for (r,) in s.execute(select(Site.region).distinct())} == set(REGIONS)
         assert (s.scalar(select(func.count(Site.id))) or 0) >= 10
         assert (s.scalar(select(func.count(Item.id))) or 0) >= 25

@@ -7,6 +7,7 @@ place orders, so "nothing ran" shows three ways: no field was resolved, no backo
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -22,13 +23,14 @@ from starlette.applications import Starlette
 from strawberry import Schema
 from strawberry.extensions import SchemaExtension
 
-from api import cli
+from api import cli, serve
 from api.app import MAX_BODY_BYTES, create_app
 from api.graphql.schema import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
 from models import Backorder
 from models.db import Database
 from pooling.audit import audit
 from tests.api.conftest import Client
+from tests.api.serving import free_port
 from tests.factories import build_network, receive
 from tests.reliability.snapshot import snapshot
 
@@ -306,12 +308,14 @@ def test_stockpool_serve_turns_introspection_off_by_flag_or_environment(
 ) -> None:
     """`stockpool serve --no-introspection` or STOCKPOOL_INTROSPECTION=0 builds an app that refuses introspection."""
     apps: list[Starlette] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **_: apps.append(app))
+    monkeypatch.setattr(serve, "start", lambda *_: apps.append(serve.app_from_environment()) or 0)
+    monkeypatch.setattr(os, "environ", os.environ.copy())  # `serve` sets variables for the app it starts
     if setting is None:
         monkeypatch.delenv("STOCKPOOL_INTROSPECTION", raising=False)
     else:
         monkeypatch.setenv("STOCKPOOL_INTROSPECTION", setting)
-    assert cli.main(["--database-url", db.url, "serve", "--no-graphiql", *flags]) == 0
+    port = ["--port", str(free_port())]
+    assert cli.main(["--database-url", db.url, "serve", "--no-graphiql", *port, *flags]) == 0
     (app,) = apps
     with serving(app) as base:
         assert_introspection(base, tokens["admin"], allowed)
