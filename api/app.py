@@ -85,13 +85,15 @@ class GraphQLEndpoint:
             return refused
         # Before the body is read: its declared size, then the caller (the body of a stranger is never read).
         if request_body.declared_too_large(request):
-            return _error(413, "The request is too large.", "TOO_LARGE")
+            return request_body.unread(_error(413, "The request is too large.", "TOO_LARGE"))
         caller = await run_in_threadpool(self._caller, request.headers.get("authorization"))
         if caller is None:
-            return _error(401, "Send a valid token: Authorization: Bearer <token>.", "UNAUTHENTICATED")
+            return request_body.unread(
+                _error(401, "Send a valid token: Authorization: Bearer <token>.", "UNAUTHENTICATED")
+            )
         raw = await request_body.read_capped(request)
         if raw is None:
-            return _error(413, "The request is too large.", "TOO_LARGE")
+            return request_body.unread(_error(413, "The request is too large.", "TOO_LARGE"))
         request = request_body.replaying(request, raw)
         try:
             body = request_body.parse_json(raw)

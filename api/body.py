@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import Message
 
 MAX_BODY_BYTES = 1_000_000
@@ -33,6 +34,13 @@ async def read_capped(request: Request) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def unread(response: Response) -> Response:
+    """A refusal sent before the body was read (whole): the connection closes after it, so that the client stops
+    sending (kept alive, the server would have to read and discard the rest)."""
+    response.headers["Connection"] = "close"
+    return response
 
 
 def replaying(request: Request, body: bytes) -> Request:
