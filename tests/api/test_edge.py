@@ -170,12 +170,10 @@ def test_deeply_nested_variables_are_a_typed_400(
     build_network(db, {"N": "west"}, {"X": "10.00"})
     before = snapshot(db)
     query = 'mutation($pad: [String]) { placeOrder(input: {site: "N", sku: "X", quantity: 1}) { errors { code } } }'
-    content = '{"query": %s, "variables": {"pad": %s}}' % (json.dumps(query), "[" * depth + "]" * depth)
-    response = admin.http.post(
-        "/graphql",
-        content=content,
-        headers={"Authorization": f"Bearer {admin.token}", "Content-Type": "application/json"},
-    )
+    pad = "[" * depth + "]" * depth
+    content = f'{{"query": {json.dumps(query)}, "variables": {{"pad": {pad}}}}}'
+    headers = {"Authorization": f"Bearer {admin.token}", "Content-Type": "application/json"}
+    response = admin.http.post("/graphql", content=content, headers=headers)
     assert response.status_code == 400, response.text
     assert code_of(response) == "BAD_REQUEST"
     assert snapshot(db) == before
