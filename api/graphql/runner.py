@@ -103,7 +103,7 @@ def log_errors(errors: list[GraphQLError]) -> None:
         if unexpected(error):
             log.error("unexpected error in %s", error.path, exc_info=error.original_error)
         else:
-            log.info("refused: %s", error.message)
+            log.info("refused: %s", error.message[:300])
 
 
 class Schema(strawberry.Schema):
