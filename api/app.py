@@ -15,8 +15,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from api import idempotency, metrics
-from api.auth import caller_for
+from api import body as request_body
+from api import idempotency, metrics, outage
+from api.auth import Caller, caller_for
 from api.context import Context
 from api.graphql.schema import MAX_TOKENS, build_schema, schema
 from api.observe import Observed, ObservedGraphQL, note_operation
@@ -24,7 +25,8 @@ from api.timeouts import DEFAULT_BODY_TIMEOUT, BodyTimeout
 from models.db import Database
 
 log = logging.getLogger("stockpool.api")
-MAX_BODY_BYTES = 1_000_000
+MAX_BODY_BYTES = request_body.MAX_BODY_BYTES
+GET_REFUSED = "Queries over GET are not supported: use POST (GET serves GraphiQL to a browser)."
 
 
 def _error(status: int, message: str, code: str) -> JSONResponse:
@@ -59,22 +61,37 @@ class GraphQLEndpoint:
     async def handle(self, request: Request) -> Response:
         try:
             return await self._handle(request)
-        except Exception:  # answered here: re-raised, uvicorn would also drop the client's keep-alive connection
+        except Exception as error:  # answered here: re-raised, uvicorn would also drop the client's keep-alive
+            if outage.is_outage(error):
+                outage.report(error)
+                return outage.response()
             log.exception("unexpected error in %s %s", request.method, request.url.path)
             return _error(500, "Unexpected error.", "INTERNAL_SERVER_ERROR")
 
     async def _handle(self, request: Request) -> Response:
-        if request.method == "GET":
-            return await self.view.run(request) if self.graphiql else _error(404, "Not found.", "NOT_FOUND")
+        if request.method == "GET" and self.graphiql and _asks_for_a_page(request):
+            return await self.view.run(request)
         if request.method != "POST":
-            return _error(405, "Use POST for GraphQL.", "METHOD_NOT_ALLOWED")
-        raw = await request.body()
-        if len(raw) > MAX_BODY_BYTES:
-            return _error(413, "The request is too large.", "TOO_LARGE")
+            refused = _error(405, GET_REFUSED, "METHOD_NOT_ALLOWED")
+            refused.headers["Allow"] = "POST"
+            return refused
+        # Before the body is read: its declared size, then the caller (the body of a stranger is never read).
+        if request_body.declared_too_large(request):
+            return request_body.unread(_error(413, "The request is too large.", "TOO_LARGE"))
+        caller = await run_in_threadpool(self._caller, request.headers.get("authorization"))
+        if caller is None:
+            return request_body.unread(
+                _error(401, "Send a valid token: Authorization: Bearer <token>.", "UNAUTHENTICATED")
+            )
+        request.state.caller = caller.name
+        raw = await request_body.read_capped(request)
+        if raw is None:
+            return request_body.unread(_error(413, "The request is too large.", "TOO_LARGE"))
+        request = request_body.replaying(request, raw)
         try:
-            body = json.loads(raw)
-        except ValueError:
-            return _error(400, "The body must be JSON.", "BAD_REQUEST")
+            body = request_body.parse_json(raw)
+        except request_body.BadBody as error:
+            return _error(400, str(error), "BAD_REQUEST")
         if not isinstance(body, dict):
             return _error(400, "Batched operations are not supported: send one operation per request.", "BAD_REQUEST")
         if not isinstance(body.get("query"), str) or not body["query"].strip():
@@ -87,19 +104,15 @@ class GraphQLEndpoint:
         if len(operations) > 1 and body.get("operationName") is None:  # Strawberry would run the first one alone
             return _error(400, "The document has several operations: name one in `operationName`.", "BAD_REQUEST")
         write = _is_mutation(operations, body.get("operationName"))
-        context = Context(self.db, None, write)
+        context = Context(self.db, caller, write)
         committed = False
         try:
-            context.caller = await context.run(lambda s: caller_for(s, request.headers.get("authorization")))
-            if context.caller is None:
-                return _error(401, "Send a valid token: Authorization: Bearer <token>.", "UNAUTHENTICATED")
-            request.state.caller = context.caller.name
             key = request.headers.get("idempotency-key") if write else None
             request_hash = idempotency.fingerprint(body)
             if key is not None:
                 if not 0 < len(key) <= idempotency.MAX_KEY_LENGTH:
                     return _error(400, "Idempotency-Key must be 1 to 200 characters.", "BAD_REQUEST")
-                token_id = context.caller.token_id
+                token_id = caller.token_id
                 try:
                     stored = await context.run(lambda s: idempotency.claim(s, token_id, key, request_hash))
                 except idempotency.KeyReused:
@@ -115,6 +128,8 @@ class GraphQLEndpoint:
                 if isinstance(status, int) and 400 <= status < 500:
                     return _error(status, str(getattr(error, "reason", error)), "BAD_REQUEST")
                 raise
+            if context.outage is not None:  # met inside a resolver: the whole request is answered 503
+                raise context.outage
             # Refused before execution (validation, limits): data is null; nothing ran, so the key is not used up.
             executed = response.status_code == 200 and json.loads(bytes(response.body)).get("data") is not None
             if write and executed and not context.failed:
@@ -127,6 +142,17 @@ class GraphQLEndpoint:
         finally:
             if not committed:
                 await context.finish(commit=False)
+
+    def _caller(self, authorization: str | None) -> Caller | None:
+        """The caller, in a short read of its own: the request's transaction (read or write) is not known yet."""
+        with self.db.reading() as session:
+            return caller_for(session, authorization)
+
+
+def _asks_for_a_page(request: Request) -> bool:
+    """A browser opening /graphql (no operation in the URL): Strawberry's own test for serving GraphiQL."""
+    accept = request.headers.get("accept", "")
+    return "query" not in request.query_params and ("text/html" in accept or "*/*" in accept)
 
 
 def create_app(

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from strawberry.dataloader import DataLoader
 
+from api import outage
 from api.auth import Caller
 from models import Backorder, Item, Site, TransferAllocation
 from models.db import Database
@@ -33,6 +34,7 @@ class Context:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="request")
         self._session: Session | None = None
         self.failed = False  # an unexpected error happened: the request must not commit
+        self.outage: BaseException | None = None  # the database was out: the request is answered 503 as a whole
         self._finished = False
         self.loaders = Loaders(self)
 
@@ -45,8 +47,18 @@ class Context:
         return self._session
 
     async def run(self, work: Callable[[Session], R]) -> R:
-        """Run `work(session)` on the request's thread and wait for it without blocking the event loop."""
-        return await asyncio.wrap_future(self._thread.submit(lambda: work(self.session)))
+        """Run `work(session)` on the request's thread and wait for it without blocking the event loop.
+
+        A database outage is remembered (the request then commits nothing and answers 503) and raised to the
+        resolver as `DatabaseUnavailable`, a typed error, so that it is not taken for a bug."""
+        try:
+            return await asyncio.wrap_future(self._thread.submit(lambda: work(self.session)))
+        except Exception as error:
+            if not outage.is_outage(error):
+                raise
+            self.failed = True
+            self.outage = error
+            raise outage.DatabaseUnavailable() from error
 
     async def finish(self, commit: bool) -> None:
         """Commit or roll back, and close; once only (after a failed commit, the rollback has already happened)."""

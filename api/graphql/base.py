@@ -17,6 +17,7 @@ from pooling.errors import ErrorCode, PoolingError
 T = TypeVar("T")
 DEFAULT_PAGE = 50
 MAX_PAGE = 500
+MAX_KEY = 2**31 - 1  # the largest key of every database (PostgreSQL's INTEGER): ids and cursors beyond it are refused
 
 # The domain's vocabularies are the API's enums, one definition each.
 PriorityEnum = strawberry.enum(Priority, name="Priority")
@@ -42,7 +43,7 @@ def parse_global_id(value: str) -> tuple[str, int] | None:
         number = int(pk)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
-    return (kind, number) if kind.isalpha() and 0 < number < 2**62 else None
+    return (kind, number) if kind.isalpha() and 0 < number <= MAX_KEY else None
 
 
 def pk_of(value: str, kind: str, field: str = "id") -> int:
@@ -96,13 +97,14 @@ def _cursor(pk: int) -> str:
 def _after(cursor: str | None) -> int:
     if cursor is None:
         return 0
-    try:
-        kind, _, pk = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if kind == "cursor":
-            return int(pk)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass
-    raise ValueError(f"Invalid cursor {cursor!r}.")
+    if len(cursor) <= 100:
+        try:
+            kind, _, pk = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+            if kind == "cursor" and 0 <= int(pk) <= MAX_KEY:
+                return int(pk)
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            pass
+    raise ValueError(f"Invalid cursor {cursor[:100]!r}.")
 
 
 def paginate(

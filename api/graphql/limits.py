@@ -1,4 +1,5 @@
-"""Depth and alias limits, checked while the document is validated, before any resolver runs.
+"""Depth and alias limits, checked while the document is validated, before any resolver runs; and the length of
+number literals, checked once the document is parsed.
 
 Fragments count as written out in full: a fragment spread ten times counts its aliases ten times. Strawberry's
 `QueryDepthLimiter` and `MaxAliasesLimiter` count the same way but walk a fragment again at every spread, so a
@@ -8,20 +9,52 @@ fragment is measured once and its measure reused, so the check is linear in the 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from graphql import (
     FieldNode,
+    FloatValueNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
     InlineFragmentNode,
+    IntValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationContext,
     ValidationRule,
 )
-from graphql.language.visitor import SKIP, VisitorAction
+from graphql.language.visitor import SKIP, Visitor, VisitorAction, visit
+from strawberry.extensions import SchemaExtension
+
+MAX_NUMBER_LENGTH = 100
+
+
+class RefuseLongNumbers(SchemaExtension):
+    """A number literal longer than any value a field takes is refused before validation: graphql-core would
+    convert it with `int()`, which Python refuses beyond 4,300 digits (an exception that is no client's message)."""
+
+    def on_parse(self) -> Iterator[None]:
+        yield
+        document = self.execution_context.graphql_document
+        if document is not None:
+            visit(document, _LongNumbers())
+
+
+class _LongNumbers(Visitor):
+    def enter_int_value(self, node: IntValueNode, *_: Any) -> None:
+        self.check(node)
+
+    def enter_float_value(self, node: FloatValueNode, *_: Any) -> None:
+        self.check(node)
+
+    @staticmethod
+    def check(node: IntValueNode | FloatValueNode) -> None:
+        if len(node.value) > MAX_NUMBER_LENGTH:
+            raise GraphQLError(
+                f"Number literals are limited to {MAX_NUMBER_LENGTH} characters.", node, extensions={"code": "INVALID"}
+            )
 
 
 def query_limits(max_depth: int, max_aliases: int) -> type[ValidationRule]:

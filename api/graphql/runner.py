@@ -14,7 +14,9 @@ import strawberry
 from graphql import GraphQLError
 from sqlalchemy.orm import Session
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
+from api import outage
 from api.auth import Caller
 from api.context import Context
 from api.graphql.base import UserError
@@ -88,19 +90,42 @@ def unexpected(error: GraphQLError) -> bool:
 
 def should_mask(error: GraphQLError) -> bool:
     """Hide the message of unexpected exceptions only; validation and domain errors speak for themselves."""
-    if not unexpected(error):
-        return False
-    log.error("unexpected error in %s", error.path, exc_info=error.original_error)
-    return True
+    return unexpected(error)
+
+
+def log_errors(errors: list[GraphQLError]) -> None:
+    """ERROR with its traceback for a bug; one INFO line for a client's mistake (a syntax error, an unknown field,
+    a value out of range, a refused input); nothing for a database outage (the HTTP layer reports it, rate-limited).
+    """
+    for error in errors:
+        if outage.is_outage(error):
+            continue
+        if unexpected(error):
+            log.error("unexpected error in %s", error.path, exc_info=error.original_error)
+        else:
+            log.info("refused: %s", error.message[:300])
+
+
+class Schema(strawberry.Schema):
+    """Strawberry's schema, logging errors by kind (Strawberry logs every error, the client's too, at ERROR)."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        log_errors(errors)
 
 
 class RollBackOnUnexpectedError(SchemaExtension):
     """A request whose execution hit an unexpected error commits nothing: neither its changes (a mutation's
-    savepoint only covers the mutation itself) nor its Idempotency-Key, so the client's retry runs afresh."""
+    savepoint only covers the mutation itself) nor its Idempotency-Key, so the client's retry runs afresh.
+    A database outage met outside `Context.run` is remembered like one met inside it (the request answers 503)."""
 
     def on_execute(self) -> Iterator[None]:
         yield
         errors = getattr(self.execution_context.result, "errors", None) or []
         request = self.execution_context.context
-        if isinstance(request, Context) and any(unexpected(error) for error in errors):
+        if not isinstance(request, Context):
+            return
+        if any(unexpected(error) for error in errors):
             request.failed = True
+        for error in errors:
+            if request.outage is None and outage.is_outage(error):
+                request.outage = error

@@ -17,11 +17,11 @@ from strawberry.extensions import (
 from strawberry.tools import merge_types
 
 from api.graphql.access import AccessMutation, AccessQuery
-from api.graphql.limits import query_limits
+from api.graphql.limits import RefuseLongNumbers, query_limits
 from api.graphql.network import NetworkMutation, NetworkQuery
 from api.graphql.orders import OrdersMutation, OrdersQuery
 from api.graphql.planning import PlanningMutation, PlanningQuery
-from api.graphql.runner import RollBackOnUnexpectedError, should_mask
+from api.graphql.runner import RollBackOnUnexpectedError, Schema, should_mask
 from api.graphql.stock import StockMutation, StockQuery
 from api.graphql.text import RefuseUnstorableText
 from api.graphql.types import ApiToken, Backorder, Item, Plan, Reorder, Site, StockLevel, Transfer
@@ -41,6 +41,7 @@ def build_schema(introspection: bool = True) -> strawberry.Schema:
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         lambda: AddValidationRules([QueryLimits]),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        RefuseLongNumbers,
         lambda: MaskErrors(should_mask_error=should_mask),
         RollBackOnUnexpectedError,
         RefuseUnstorableText,
@@ -52,7 +53,7 @@ def build_schema(introspection: bool = True) -> strawberry.Schema:
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(
+    return Schema(
         query=Query,
         mutation=Mutation,
         types=[Site, Item, StockLevel, Backorder, Transfer, Reorder, Plan, ApiToken],
