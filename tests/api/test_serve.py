@@ -58,7 +58,7 @@ def test_every_serve_option_also_comes_from_the_environment(db: Database, databa
     with stockpool_serve(tmp_path, database_url, env=env, port=port) as served:
         graphiql = httpx.get(f"{served.base}/graphql", headers={"Accept": "text/html"})
         httpx.get(f"{served.base}/livez", headers={"X-Request-ID": "env-check"})
-    assert graphiql.status_code == 404  # STOCKPOOL_GRAPHIQL=0
+    assert graphiql.status_code == 405  # STOCKPOOL_GRAPHIQL=0: no page, and GET runs no operation
     assert f"http://127.0.0.1:{port}/graphql" in served.output()
     lines = served.log().splitlines()
     assert lines and not any(line.startswith("{") for line in lines), lines  # STOCKPOOL_LOG_FORMAT=text
