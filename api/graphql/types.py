@@ -433,16 +433,3 @@ class ApiToken(Node):
             revoked_at=row.revoked_at,
             site_id=row.site_id,
         )
-
-
-@strawberry.type
-class Kpis:
-    orders_placed: int
-    orders_backordered: int
-    backorder_rate: float
-    fill_rate: float
-    open_backorder_units: int
-    units_pooled: int
-    units_reordered: int
-    pooled_share: float
-    savings: Decimal
