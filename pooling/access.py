@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import ApiToken, Role, Site, utcnow
-from pooling.errors import ErrorCode, PoolingError
+from pooling.errors import ErrorCode, PoolingError, Ref
 from pooling.ledger import lock_records
 from pooling.lookup import by_id, site_by_code
 
@@ -99,7 +99,7 @@ def revoke_token(session: Session, token_id: int) -> ApiToken:
     by_id(session, ApiToken, token_id)
     row = lock_records(session, ApiToken, [token_id])[token_id]
     if row.revoked_at is not None:
-        raise PoolingError(ErrorCode.INVALID_STATE, f"Token {row.id} is already revoked.", "id")
+        raise PoolingError(ErrorCode.INVALID_STATE, "Token {token} is already revoked.", "id", token=Ref.of(row))
     row.revoked_at = utcnow()
     session.flush()
     return row

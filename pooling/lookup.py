@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Base, Item, Site
-from pooling.errors import not_found
+from pooling.errors import Ref, not_found
 
 Record = TypeVar("Record", bound=Base)
 
@@ -30,5 +30,5 @@ def item_by_sku(session: Session, sku: str, field: str = "sku") -> Item:
 def by_id(session: Session, model: type[Record], record_id: int, field: str = "id") -> Record:
     record = session.get(model, record_id)
     if record is None:
-        raise not_found(model.__name__.lower(), record_id, field)
+        raise not_found(model.__name__.lower(), Ref(model.__name__, record_id), field)
     return record

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from models import Backorder, BackorderStatus, MovementReason, Order, Priority, utcnow
 from pooling.backorders import settle
-from pooling.errors import ErrorCode, PoolingError
+from pooling.errors import ErrorCode, PoolingError, Ref
 from pooling.ledger import check_quantity, lock_levels, lock_records, move
 from pooling.lookup import by_id, item_by_sku, site_by_code
 from pooling.moments import in_utc
@@ -92,7 +92,13 @@ def cancel_backorder(
     lock_levels(session, [(backorder.site_id, backorder.item_id)])
     backorder = lock_records(session, Backorder, [backorder_id])[backorder_id]
     if backorder.status in (BackorderStatus.CANCELLED, BackorderStatus.FULFILLED):
-        raise PoolingError(ErrorCode.INVALID_STATE, f"Backorder {backorder.id} is already {backorder.status}.", "id")
+        raise PoolingError(
+            ErrorCode.INVALID_STATE,
+            "Backorder {backorder} is already {status}.",
+            "id",
+            backorder=Ref.of(backorder),
+            status=backorder.status.lower(),
+        )
     backorder.status = BackorderStatus.CANCELLED
     backorder.cancel_reason = reason
     backorder.closed_at = utcnow()
