@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import ApiToken, Role, Site, utcnow
+from pooling.codes import normal
 from pooling.errors import ErrorCode, PoolingError, Ref
 from pooling.ledger import lock_records
 from pooling.lookup import by_id, site_by_code
@@ -47,7 +48,7 @@ def create_token(
         allowed = ", ".join(Role)
         raise PoolingError(ErrorCode.INVALID, f"role must be one of {allowed}.", "role") from None
     site = site.strip() if site is not None and site.strip() else None
-    region = region.strip() if region is not None and region.strip() else None
+    region = normal(region) if region is not None and region.strip() else None
 
     site_id: int | None = None
     if role == Role.SITE:
