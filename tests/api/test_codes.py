@@ -13,9 +13,12 @@ from models.db import Database
 from tests.api.conftest import Client
 from tests.factories import build_network
 
-CREATE_SITE = "mutation M($input: CreateSiteInput!) { createSite(input: $input) { site { code region } errors { field code message } } }"  # noqa: E501
-CREATE_ITEM = "mutation M($input: CreateItemInput!) { createItem(input: $input) { item { sku } errors { field code message } } }"  # noqa: E501
-SET_LANE = "mutation M($input: SetLaneInput!) { setLane(input: $input) { lane { unitCost } errors { field code message } } }"  # noqa: E501
+ERRORS = "errors { field code message }"
+CREATE_SITE = (
+    f"mutation M($input: CreateSiteInput!) {{ createSite(input: $input) {{ site {{ code region }} {ERRORS} }} }}"
+)
+CREATE_ITEM = f"mutation M($input: CreateItemInput!) {{ createItem(input: $input) {{ item {{ sku }} {ERRORS} }} }}"
+SET_LANE = f"mutation M($input: SetLaneInput!) {{ setLane(input: $input) {{ lane {{ unitCost }} {ERRORS} }} }}"
 
 # Each looks like LDS (or like nothing at all) on a screen.
 LOOK_ALIKES = [
