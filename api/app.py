@@ -14,12 +14,12 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
-from strawberry.asgi import GraphQL
+from starlette.routing import Mount, Route
 
 from api import idempotency
 from api.auth import caller_for
 from api.context import Context
+from api.graphiql import GraphQLView, static_files
 from api.graphql.schema import MAX_TOKENS, build_schema, schema
 from models.db import Database
 
@@ -53,7 +53,7 @@ class GraphQLEndpoint:
     def __init__(self, db: Database, graphiql: bool, introspection: bool = True) -> None:
         self.db = db
         served = schema if introspection else build_schema(introspection=False)
-        self.view = GraphQL(served, graphql_ide="graphiql" if graphiql else None, allow_queries_via_get=False)
+        self.view = GraphQLView(served, graphql_ide="graphiql" if graphiql else None, allow_queries_via_get=False)
         self.graphiql = graphiql
         self.counts: Counter[str] = Counter()
         self.seconds = 0.0
@@ -168,5 +168,6 @@ def create_app(db: Database, graphiql: bool = True, introspection: bool = True) 
             Route("/livez", livez),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
+            Mount("/static", app=static_files()),  # GraphiQL's files
         ]
     )
