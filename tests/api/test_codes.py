@@ -98,6 +98,9 @@ def test_codes_are_taken_in_nfc_so_two_spellings_of_one_name_are_one_code(db: Da
     assert create_site(admin, code="LDS")["errors"] == []
     lane = {"fromSite": decomposed, "toSite": "LDS", "unitCost": "1.00", "leadTimeHours": 4}
     assert admin.gql(SET_LANE, {"input": lane})["setLane"] == {"lane": {"unitCost": "1.00"}, "errors": []}
+    order = {"site": decomposed, "sku": "A\u030aSA-2", "quantity": 2}
+    placed = admin.op("PlaceOrder", input=order)["placeOrder"]
+    assert (placed["errors"], placed["backorder"]["quantity"]) == ([], 2)
 
 
 @pytest.mark.parametrize(
