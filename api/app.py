@@ -13,14 +13,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from api import body as request_body
 from api import idempotency, metrics, outage
 from api.auth import Caller, caller_for
 from api.context import Context
+from api.graphiql import GraphQLView, static_files
 from api.graphql.schema import MAX_TOKENS, build_schema, schema
-from api.observe import Observed, ObservedGraphQL, note_operation
+from api.observe import Observed, note_operation
 from api.timeouts import DEFAULT_BODY_TIMEOUT, BodyTimeout
 from models.db import Database
 
@@ -55,7 +56,7 @@ class GraphQLEndpoint:
     def __init__(self, db: Database, graphiql: bool, introspection: bool = True) -> None:
         self.db = db
         served = schema if introspection else build_schema(introspection=False)
-        self.view = ObservedGraphQL(served, graphql_ide="graphiql" if graphiql else None, allow_queries_via_get=False)
+        self.view = GraphQLView(served, graphql_ide="graphiql" if graphiql else None, allow_queries_via_get=False)
         self.graphiql = graphiql
 
     async def handle(self, request: Request) -> Response:
@@ -195,6 +196,7 @@ def create_app(
             Route("/livez", livez),
             Route("/readyz", readyz),
             Route("/metrics", scrape),
+            Mount("/static", app=static_files()),  # GraphiQL's files
         ],
         middleware=[Middleware(Observed), Middleware(BodyTimeout, seconds=body_timeout)],
         lifespan=idempotency.sweeping(db, retention),

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from models import ApiToken, Role, Site
 from pooling.access import authenticate
+from pooling.codes import normal
 from pooling.errors import ErrorCode, PoolingError
 
 
@@ -88,7 +89,7 @@ def require_coordinator(caller: Caller, region: str, field: str = "region") -> N
 
 def site_in_scope(session: Session, caller: Caller, code: str, field: str = "site") -> Site:
     """The site a caller acts at, by code; outside the caller's scope it is NOT_FOUND, like a missing one."""
-    site = session.scalar(select(Site).where(Site.code == code))
+    site = session.scalar(select(Site).where(Site.code == normal(code)))
     if site is None or not may_see_site(caller, site):
         raise PoolingError(ErrorCode.NOT_FOUND, f"No site {code!r}.", field)
     return site

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import ApiToken, Role, Site, utcnow
-from pooling.errors import ErrorCode, PoolingError
+from pooling.codes import normal
+from pooling.errors import ErrorCode, PoolingError, Ref
 from pooling.ledger import lock_records
 from pooling.lookup import by_id, site_by_code
 
@@ -47,7 +48,7 @@ def create_token(
         allowed = ", ".join(Role)
         raise PoolingError(ErrorCode.INVALID, f"role must be one of {allowed}.", "role") from None
     site = site.strip() if site is not None and site.strip() else None
-    region = region.strip() if region is not None and region.strip() else None
+    region = normal(region) if region is not None and region.strip() else None
 
     site_id: int | None = None
     if role == Role.SITE:
@@ -99,7 +100,7 @@ def revoke_token(session: Session, token_id: int) -> ApiToken:
     by_id(session, ApiToken, token_id)
     row = lock_records(session, ApiToken, [token_id])[token_id]
     if row.revoked_at is not None:
-        raise PoolingError(ErrorCode.INVALID_STATE, f"Token {row.id} is already revoked.", "id")
+        raise PoolingError(ErrorCode.INVALID_STATE, "Token {token} is already revoked.", "id", token=Ref.of(row))
     row.revoked_at = utcnow()
     session.flush()
     return row

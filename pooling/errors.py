@@ -6,6 +6,9 @@ An operation raises one of these before it commits, so the caller's transaction 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 
 class ErrorCode(enum.StrEnum):
@@ -21,16 +24,51 @@ class ErrorCode(enum.StrEnum):
     SOLVER_FAILED = "SOLVER_FAILED"
 
 
+@dataclass(frozen=True)
+class Ref:
+    """A record named in a message, by kind (its model's name) and primary key. The shell that speaks to the user
+    names it as that user knows it (the API by its opaque id); said plainly, it is its number."""
+
+    kind: str
+    id: int
+
+    @classmethod
+    def of(cls, row: Any) -> Ref:
+        return cls(type(row).__name__, row.id)
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+
 class PoolingError(Exception):
-    def __init__(self, code: ErrorCode, message: str, field: str | None = None) -> None:
-        super().__init__(message)
+    """`message` is said as written; with `values` it is a `str.format` template that they fill, a `Ref` among
+    them named by whoever says it (`say`). The template is fixed text: what varies goes in `values`."""
+
+    def __init__(self, code: ErrorCode, message: str, field: str | None = None, **values: object) -> None:
         self.code = code
-        self.message = message
+        self.template = message
         self.field = field
+        self.values = values
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        return self.say(str)
+
+    def say(self, name: Callable[[Ref], str]) -> str:
+        """The message, each record in it named by `name`."""
+        if not self.values:
+            return self.template
+        return self.template.format(**{k: name(v) if isinstance(v, Ref) else v for k, v in self.values.items()})
 
     def __repr__(self) -> str:
         return f"PoolingError({self.code.value}, {self.message!r}, field={self.field!r})"
 
 
 def not_found(what: str, key: object, field: str) -> PoolingError:
-    return PoolingError(ErrorCode.NOT_FOUND, f"No {what} {key!s}.", field)
+    return PoolingError(ErrorCode.NOT_FOUND, "No {what} {key}.", field, what=what, key=key)
+
+
+def indefinite(word: str) -> str:
+    """`word` with its indefinite article: "an approved", "a shipped"."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"

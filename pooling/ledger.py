@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from models import Base, Movement, MovementReason, StockLevel
-from pooling.errors import ErrorCode, PoolingError
+from pooling.errors import ErrorCode, PoolingError, Ref, not_found
 
 Pair = tuple[int, int]  # (site id, item id)
 
@@ -99,7 +99,7 @@ def lock_with_levels(
     found = {r.id: r for r in session.scalars(select(model).where(model.id.in_(list(ids))))}  # type: ignore[attr-defined]
     for record_id in ids:
         if record_id not in found:
-            raise PoolingError(ErrorCode.NOT_FOUND, f"No {kind} {record_id}.", "ids")
+            raise not_found(kind, Ref(model.__name__, record_id), "ids")
     levels = lock_levels(session, [pair for record in found.values() for pair in pairs_of(record)])
     locked = lock_records(session, model, list(found))
     return [locked[i] for i in dict.fromkeys(ids)], levels

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Item, Lane, Site
+from pooling.codes import REGION_LENGTH, SITE_CODE_LENGTH, SKU_LENGTH, checked
 from pooling.errors import ErrorCode, PoolingError
 from pooling.ledger import check_quantity
 from pooling.lookup import site_by_code
@@ -44,7 +45,8 @@ def create_site(
     latitude: float | None = None,
     longitude: float | None = None,
 ) -> Site:
-    code, name, region = _text(code, "code", 32), _text(name, "name", 200), _text(region, "region", 64)
+    code, name = checked(code, "code", SITE_CODE_LENGTH), _text(name, "name", 200)
+    region = checked(region, "region", REGION_LENGTH)
     if latitude is not None and not -90 <= latitude <= 90:
         raise PoolingError(ErrorCode.INVALID, "latitude must be between -90 and 90.", "latitude")
     if longitude is not None and not -180 <= longitude <= 180:
@@ -66,7 +68,7 @@ def create_item(
     supplier_lead_time_days: int = 7,
     purchasable: bool = True,
 ) -> Item:
-    sku, name, unit = _text(sku, "sku", 64), _text(name, "name", 200), _text(unit, "unit", 32)
+    sku, name, unit = checked(sku, "sku", SKU_LENGTH), _text(name, "name", 200), _text(unit, "unit", 32)
     if not 0 <= supplier_lead_time_days <= 3650:
         raise PoolingError(ErrorCode.INVALID, "supplierLeadTimeDays must be 0 to 3650.", "supplierLeadTimeDays")
     if session.scalar(select(Item.id).where(Item.sku == sku)) is not None:

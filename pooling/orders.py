@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from models import Backorder, BackorderStatus, MovementReason, Order, Priority, utcnow
 from pooling.backorders import settle
-from pooling.errors import ErrorCode, PoolingError
+from pooling.errors import ErrorCode, PoolingError, Ref
 from pooling.ledger import check_quantity, lock_levels, lock_records, move
 from pooling.lookup import by_id, item_by_sku, site_by_code
+from pooling.moments import in_utc
 
 MAX_TEXT = 500
 
@@ -38,12 +39,7 @@ def place_order(
 ) -> PlacedOrder:
     check_quantity(quantity)
     if needed_by is not None:
-        if needed_by.tzinfo is None:
-            raise PoolingError(ErrorCode.INVALID, "neededBy needs a time zone (for example ...Z).", "neededBy")
-        try:
-            needed_by = needed_by.astimezone(UTC)
-        except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is before the year 1 in UTC
-            raise PoolingError(ErrorCode.INVALID, "neededBy is out of range.", "neededBy") from None
+        needed_by = in_utc(needed_by, "neededBy")
     if reference is not None and len(reference) > 200:
         raise PoolingError(ErrorCode.INVALID, "The reference is longer than 200 characters.", "reference")
     site_row, item = site_by_code(session, site), item_by_sku(session, sku)
@@ -96,7 +92,13 @@ def cancel_backorder(
     lock_levels(session, [(backorder.site_id, backorder.item_id)])
     backorder = lock_records(session, Backorder, [backorder_id])[backorder_id]
     if backorder.status in (BackorderStatus.CANCELLED, BackorderStatus.FULFILLED):
-        raise PoolingError(ErrorCode.INVALID_STATE, f"Backorder {backorder.id} is already {backorder.status}.", "id")
+        raise PoolingError(
+            ErrorCode.INVALID_STATE,
+            "Backorder {backorder} is already {status}.",
+            "id",
+            backorder=Ref.of(backorder),
+            status=backorder.status.lower(),
+        )
     backorder.status = BackorderStatus.CANCELLED
     backorder.cancel_reason = reason
     backorder.closed_at = utcnow()

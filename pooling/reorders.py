@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from models import MovementReason, Reorder, ReorderStatus, StockLevel, utcnow
 from pooling.backorders import arrive, cover
-from pooling.errors import ErrorCode, PoolingError
+from pooling.errors import ErrorCode, PoolingError, Ref, indefinite
 from pooling.ledger import Pair, check_quantity, lock_with_levels, move
 from pooling.orders import MAX_TEXT
 
@@ -22,8 +22,12 @@ def _expect(reorder: Reorder, status: ReorderStatus, doing: str, field: str) -> 
     if reorder.status != status:
         raise PoolingError(
             ErrorCode.INVALID_STATE,
-            f"Reorder {reorder.id} is {reorder.status}; only a {status} reorder can be {doing}.",
+            "Reorder {reorder} is {now}; only {wanted} reorder can be {doing}.",
             field,
+            reorder=Ref.of(reorder),
+            now=reorder.status.lower(),
+            wanted=indefinite(status.lower()),
+            doing=doing,
         )
 
 
@@ -34,16 +38,23 @@ def approve_reorders(session: Session, ids: Sequence[int], actor: str | None = N
         _expect(reorder, ReorderStatus.SUGGESTED, "approved", "ids")
         if not reorder.item.purchasable:
             raise PoolingError(
-                ErrorCode.STALE_SUGGESTION, f"{reorder.item.sku} can no longer be bought (reorder {reorder.id}).", "ids"
+                ErrorCode.STALE_SUGGESTION,
+                "{sku} can no longer be bought (reorder {reorder}).",
+                "ids",
+                sku=reorder.item.sku,
+                reorder=Ref.of(reorder),
             )
         for allocation in reorder.allocations:
             if allocation.quantity > allocation.backorder.open:
                 raise PoolingError(
                     ErrorCode.STALE_SUGGESTION,
-                    f"Reorder {reorder.id} covers {allocation.quantity} unit(s) of backorder "
-                    f"{allocation.backorder.id}, which now has {allocation.backorder.open} open. "
+                    "Reorder {reorder} covers {quantity} unit(s) of backorder {backorder}, which now has {open} open. "
                     "Run a new rebalance.",
                     "ids",
+                    reorder=Ref.of(reorder),
+                    quantity=allocation.quantity,
+                    backorder=Ref.of(allocation.backorder),
+                    open=allocation.backorder.open,
                 )
             cover(allocation.backorder, allocation.quantity)
         reorder.status = ReorderStatus.ORDERED

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from models import Lane, MovementReason, StockLevel, Transfer, TransferStatus, utcnow
 from pooling.backorders import arrive, cover, fill_from_shelf, is_waiting, surplus, uncover
-from pooling.errors import ErrorCode, PoolingError
+from pooling.errors import ErrorCode, PoolingError, Ref, indefinite
 from pooling.ledger import Pair, check_quantity, lock_with_levels, move
 from pooling.orders import MAX_TEXT
 
@@ -31,8 +31,12 @@ def _expect(transfer: Transfer, status: TransferStatus, doing: str, field: str =
     if transfer.status != status:
         raise PoolingError(
             ErrorCode.INVALID_STATE,
-            f"Transfer {transfer.id} is {transfer.status}; only a {status} transfer can be {doing}.",
+            "Transfer {transfer} is {now}; only {wanted} transfer can be {doing}.",
             field,
+            transfer=Ref.of(transfer),
+            now=transfer.status.lower(),
+            wanted=indefinite(status.lower()),
+            doing=doing,
         )
 
 
@@ -47,18 +51,27 @@ def approve_transfers(session: Session, ids: Sequence[int], actor: str | None = 
             if allocation.quantity > backorder.open:
                 raise PoolingError(
                     ErrorCode.STALE_SUGGESTION,
-                    f"Transfer {transfer.id} covers {allocation.quantity} unit(s) of backorder {backorder.id}, "
-                    f"which now has {backorder.open} open ({backorder.status}). Run a new rebalance.",
+                    "Transfer {transfer} covers {quantity} unit(s) of backorder {backorder}, "
+                    "which now has {open} open ({status}). Run a new rebalance.",
                     "ids",
+                    transfer=Ref.of(transfer),
+                    quantity=allocation.quantity,
+                    backorder=Ref.of(backorder),
+                    open=backorder.open,
+                    status=backorder.status.lower().replace("_", " "),
                 )
         donor = levels[(transfer.from_site_id, transfer.item_id)]
         spare = surplus(donor, is_waiting(session, transfer.from_site_id, transfer.item_id))
         if spare < transfer.quantity:
             raise PoolingError(
                 ErrorCode.INSUFFICIENT_STOCK,
-                f"Transfer {transfer.id} needs {transfer.quantity} unit(s) of {transfer.item.sku} from "
-                f"{transfer.from_site.code}, which has {spare} to spare now.",
+                "Transfer {transfer} needs {quantity} unit(s) of {sku} from {site}, which has {spare} to spare now.",
                 "ids",
+                transfer=Ref.of(transfer),
+                quantity=transfer.quantity,
+                sku=transfer.item.sku,
+                site=transfer.from_site.code,
+                spare=spare,
             )
         donor.reserved += transfer.quantity
         for allocation in transfer.allocations:
@@ -73,7 +86,10 @@ def _check_lane(session: Session, transfer: Transfer) -> None:
     lane = session.get(Lane, transfer.lane_id)
     if lane is None or not lane.active or not (transfer.from_site.active and transfer.to_site.active):
         raise PoolingError(
-            ErrorCode.STALE_SUGGESTION, f"The lane or a site of transfer {transfer.id} is no longer active.", "ids"
+            ErrorCode.STALE_SUGGESTION,
+            "The lane or a site of transfer {transfer} is no longer active.",
+            "ids",
+            transfer=Ref.of(transfer),
         )
     if lane.capacity is None:
         return
@@ -88,9 +104,13 @@ def _check_lane(session: Session, transfer: Transfer) -> None:
     if committed + transfer.quantity > lane.capacity:
         raise PoolingError(
             ErrorCode.LANE_CAPACITY_EXCEEDED,
-            f"Transfer {transfer.id} needs {transfer.quantity} unit(s) of lane capacity; "
-            f"{max(lane.capacity - committed, 0)} of {lane.capacity} are left for this item.",
+            "Transfer {transfer} needs {quantity} unit(s) of lane capacity; {left} of {capacity} are left for this "
+            "item.",
             "ids",
+            transfer=Ref.of(transfer),
+            quantity=transfer.quantity,
+            left=max(lane.capacity - committed, 0),
+            capacity=lane.capacity,
         )
 
 
@@ -127,8 +147,10 @@ def receive_transfer(session: Session, transfer_id: int, quantity_received: int,
     if not 0 <= quantity_received <= transfer.quantity:
         raise PoolingError(
             ErrorCode.INVALID_QUANTITY,
-            f"Transfer {transfer.id} shipped {transfer.quantity} unit(s); received must be 0 to {transfer.quantity}.",
+            "Transfer {transfer} shipped {quantity} unit(s); received must be 0 to {quantity}.",
             "quantityReceived",
+            transfer=Ref.of(transfer),
+            quantity=transfer.quantity,
         )
     recipient = levels[(transfer.to_site_id, transfer.item_id)]
     move(session, recipient, transfer.quantity, MovementReason.TRANSFER_IN, actor, transfer_id=transfer.id)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Annotated
+
 import strawberry
 from sqlalchemy.orm import Session
 
 from api.auth import Caller, may_coordinate, may_see_site, require_admin
 from api.graphql.base import Node, RoleEnum, UserError, parse_global_id, pk_of
+from api.graphql.kpis import Kpis, kpis_for
 from api.graphql.runner import mutate, read
-from api.graphql.types import ApiToken, Backorder, Item, Kpis, Plan, Reorder, Site, StockLevel, Transfer
+from api.graphql.types import ApiToken, Backorder, Item, Plan, Reorder, Site, StockLevel, Transfer
 from models import ApiToken as ApiTokenRow
 from models import Backorder as BackorderRow
 from models import Item as ItemRow
@@ -18,7 +22,7 @@ from models import Role
 from models import Site as SiteRow
 from models import StockLevel as StockLevelRow
 from models import Transfer as TransferRow
-from pooling import access, kpis
+from pooling import access
 
 
 @strawberry.input
@@ -86,16 +90,19 @@ class AccessQuery:
     async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:
         return await read(info, lambda s, caller: _node(s, caller, id))
 
-    @strawberry.field(description="Backorder rate, fill rate, pooling and savings, for a region or the network.")
-    async def kpis(self, info: strawberry.Info, region: str | None = None) -> Kpis:
-        def work(session: Session, caller: Caller) -> Kpis:
-            scope = region
-            if caller.role != Role.ADMIN:
-                scope = caller.region  # others see their own region's figures
-            figures = kpis.kpis(session, scope)
-            return Kpis(**{name: getattr(figures, name) for name in Kpis.__annotations__})
-
-        return await read(info, work)
+    @strawberry.field(
+        description="Backorder rate, fill rate, pooling and savings, for a region or the network, over a period. "
+        "Without a region: the network for an ADMIN, the caller's own region otherwise. A region outside the "
+        "caller's scope is NOT_FOUND, like one that no site is in."
+    )
+    async def kpis(
+        self,
+        info: strawberry.Info,
+        region: str | None = None,
+        since: Annotated[datetime | None, strawberry.argument(description="From this time on (inclusive).")] = None,
+        until: Annotated[datetime | None, strawberry.argument(description="Before this time (exclusive).")] = None,
+    ) -> Kpis:
+        return await read(info, lambda session, caller: kpis_for(session, caller, region, since, until))
 
 
 @strawberry.type

@@ -30,6 +30,9 @@ ReorderStatusEnum = strawberry.enum(ReorderStatus, name="ReorderStatus")
 RoleEnum = strawberry.enum(Role, name="Role")
 
 
+DRY_RUN = "DryRun"  # the kind of a dry run's records begins so: they are numbered in the plan, not saved
+
+
 def global_id(kind: str, pk: int) -> strawberry.ID:
     return strawberry.ID(base64.urlsafe_b64encode(f"{kind}:{pk}".encode()).decode())
 
@@ -46,9 +49,21 @@ def parse_global_id(value: str) -> tuple[str, int] | None:
     return (kind, number) if kind.isalpha() and 0 < number <= MAX_KEY else None
 
 
+def said(error: PoolingError) -> str:
+    """A domain error's message as a client reads it: the records it names, by their opaque ids."""
+    return error.say(lambda record: global_id(record.kind, record.id))
+
+
 def pk_of(value: str, kind: str, field: str = "id") -> int:
     """The primary key behind an opaque id of the expected kind, or a NOT_FOUND error on the field."""
     parsed = parse_global_id(value)
+    if parsed is not None and parsed[0] == DRY_RUN + kind:
+        raise PoolingError(
+            ErrorCode.NOT_FOUND,
+            f"{value!r} is a {kind.lower()} of a dry run, and dry-run plans are not saved: rebalance with "
+            f"dryRun: false for {kind.lower()}s that can be approved.",
+            field,
+        )
     if parsed is None or parsed[0] != kind:
         raise PoolingError(ErrorCode.NOT_FOUND, f"No {kind.lower()} with id {value!r}.", field)
     return parsed[1]
@@ -67,7 +82,7 @@ class UserError:
 
     @classmethod
     def of(cls, error: PoolingError) -> UserError:
-        return cls(field=error.field, code=error.code.value, message=error.message)
+        return cls(field=error.field, code=error.code.value, message=said(error))
 
 
 @strawberry.type

@@ -15,14 +15,14 @@ from api.graphql.types import Item, Lane, Site
 from models import Item as ItemRow
 from models import Lane as LaneRow
 from models import Site as SiteRow
-from pooling import network
+from pooling import codes, network
 
 
 @strawberry.input
 class CreateSiteInput:
-    code: str
+    code: str = strawberry.field(description="The site's code. " + codes.described(codes.SITE_CODE_LENGTH))
     name: str
-    region: str
+    region: str = strawberry.field(description="The region's name. " + codes.described(codes.REGION_LENGTH))
     latitude: float | None = None
     longitude: float | None = None
 
@@ -35,7 +35,7 @@ class CreateSitePayload:
 
 @strawberry.input
 class CreateItemInput:
-    sku: str
+    sku: str = strawberry.field(description="The item's SKU. " + codes.described(codes.SKU_LENGTH))
     name: str
     unit_cost: Decimal
     unit: str = "each"

@@ -19,7 +19,7 @@ from strawberry.types import ExecutionContext
 from api import outage
 from api.auth import Caller
 from api.context import Context
-from api.graphql.base import UserError
+from api.graphql.base import UserError, said
 from pooling.errors import PoolingError
 
 log = logging.getLogger("stockpool.api")
@@ -59,7 +59,7 @@ async def read(info: strawberry.Info, work: Callable[[Session, Caller], R]) -> R
         try:
             return work(session, who)
         except PoolingError as error:
-            raise QueryError(error.message, error.code.value) from None
+            raise QueryError(said(error), error.code.value) from None
         except ValueError as error:
             raise QueryError(str(error)) from None
 

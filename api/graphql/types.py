@@ -17,6 +17,7 @@ from strawberry import Private
 import models as rows
 from api.auth import may_see_site
 from api.graphql.base import (
+    DRY_RUN,
     BackorderStatusEnum,
     MovementReasonEnum,
     Node,
@@ -291,7 +292,7 @@ class Transfer(Node):
             else None
         )
         return cls(
-            id=global_id("Transfer", row.id) if row.id else global_id("DryRunTransfer", number),
+            id=global_id("Transfer", row.id) if row.id else global_id(DRY_RUN + "Transfer", number),
             status=row.status,
             quantity=row.quantity,
             unit_cost=row.unit_cost,
@@ -328,7 +329,7 @@ class Reorder(Node):
     @classmethod
     def of(cls, row: rows.Reorder, number: int = 0) -> Reorder:
         return cls(
-            id=global_id("Reorder", row.id) if row.id else global_id("DryRunReorder", number),
+            id=global_id("Reorder", row.id) if row.id else global_id(DRY_RUN + "Reorder", number),
             status=row.status,
             quantity=row.quantity,
             unit_cost=row.unit_cost,
@@ -383,7 +384,7 @@ class Plan(Node):
     def of(cls, row: rows.Plan) -> Plan:
         total = row.transfer_cost + row.reorder_cost
         return cls(
-            id=global_id("Plan", row.id) if row.id else global_id("DryRunPlan", 1),
+            id=global_id("Plan", row.id) if row.id else global_id(DRY_RUN + "Plan", 1),
             region=row.region,
             status=row.status,
             mode=row.mode,
@@ -433,16 +434,3 @@ class ApiToken(Node):
             revoked_at=row.revoked_at,
             site_id=row.site_id,
         )
-
-
-@strawberry.type
-class Kpis:
-    orders_placed: int
-    orders_backordered: int
-    backorder_rate: float
-    fill_rate: float
-    open_backorder_units: int
-    units_pooled: int
-    units_reordered: int
-    pooled_share: float
-    savings: Decimal

@@ -206,7 +206,7 @@ def test_every_example_operation(admin: Client, server: str) -> None:
     figures = west.op("Figures", region="west")["kpis"]
     ran.add("Figures")
     assert figures["ordersPlaced"] == 2 and figures["ordersBackordered"] == 2
-    assert figures["backorderRate"] == pytest.approx(100.0) and figures["fillRate"] == pytest.approx(0.0)
+    assert figures["backorderRate"] == pytest.approx(1.0) and figures["fillRate"] == pytest.approx(0.0)
     assert (figures["openBackorderUnits"], figures["unitsPooled"], figures["unitsReordered"]) == (0, 12, 5)
     assert figures["pooledShare"] == pytest.approx(12 / 17)
     assert Decimal(figures["savings"]) == Decimal("495.60")
