@@ -283,7 +283,7 @@ def test_a_bug_is_still_logged_at_error_with_its_traceback(
     def broken(*_: Any, **__: Any) -> Any:
         raise ZeroDivisionError("a bug of ours")
 
-    monkeypatch.setattr(kpis, "kpis", broken)
+    monkeypatch.setattr(kpis, "scorecard", broken)
     response = admin.post("{ kpis { fillRate } }")
     assert response.status_code == 200
     assert [e["message"] for e in response.json()["errors"]] == ["Unexpected error."]
