@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from models import ApiToken, Role, Site
 from pooling.access import authenticate
 from pooling.errors import ErrorCode, PoolingError
+from pooling.history import Actor
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,11 @@ class Caller:
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
+
+    @property
+    def actor(self) -> Actor:
+        """Who the operations record as acting: the token's name and id."""
+        return Actor(self.name, self.token_id)
 
 
 def caller_for(session: Session, authorization: str | None) -> Caller | None:

@@ -19,7 +19,7 @@ from strawberry.dataloader import DataLoader
 from api.auth import Caller
 from models import Backorder, Item, Site, TransferAllocation
 from models.db import Database
-from pooling import positions
+from pooling import history, positions
 from pooling.ledger import Pair
 
 R = TypeVar("R")
@@ -89,10 +89,19 @@ class Loaders:
         self.transfer_allocations = batch(_allocations)
         self.waiting = batch(lambda s, pairs: {p: True for p in positions.waiting(s, pairs)})
         self.incoming = batch(lambda s, pairs: positions.incoming(s, pairs))
+        self.history = batch(_history)
 
 
 def _by_id(session: Session, model: Any, ids: Iterable[int]) -> dict[int, Any]:
     return {row.id: row for row in session.scalars(select(model).where(model.id.in_(list(set(ids)))))}
+
+
+def _history(session: Session, keys: list[tuple[history.Kind, int]]) -> dict[tuple[history.Kind, int], Any]:
+    found = {}
+    for kind in {kind for kind, _ in keys}:
+        by_id = history.entries(session, kind, [pk for k, pk in keys if k == kind])
+        found.update({(kind, pk): entries for pk, entries in by_id.items()})
+    return found
 
 
 def _allocations(session: Session, transfer_ids: list[int]) -> dict[int, list[TransferAllocation]]:

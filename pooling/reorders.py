@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from models import MovementReason, Reorder, ReorderStatus, StockLevel, utcnow
 from pooling.backorders import arrive, cover
 from pooling.errors import ErrorCode, PoolingError
+from pooling.history import Kind, record
 from pooling.ledger import Pair, check_quantity, lock_with_levels, move
 from pooling.orders import MAX_TEXT
 
@@ -45,9 +46,10 @@ def approve_reorders(session: Session, ids: Sequence[int], actor: str | None = N
                     "Run a new rebalance.",
                     "ids",
                 )
-            cover(allocation.backorder, allocation.quantity)
+            cover(allocation.backorder, allocation.quantity, actor)
         reorder.status = ReorderStatus.ORDERED
         reorder.ordered_at = utcnow()
+        record(session, Kind.REORDER, reorder.id, actor, "ORDERED")
     return reorders
 
 
@@ -62,6 +64,7 @@ def reject_reorders(
         reorder.status = ReorderStatus.REJECTED
         reorder.note = reason
         reorder.closed_at = utcnow()
+        record(session, Kind.REORDER, reorder.id, actor, "REJECTED", reason)
     return reorders
 
 
@@ -79,4 +82,6 @@ def receive_reorder(session: Session, reorder_id: int, quantity_received: int, a
     reorder.status = ReorderStatus.RECEIVED
     reorder.quantity_received = quantity_received
     reorder.received_at = reorder.closed_at = utcnow()
+    note = None if quantity_received == reorder.quantity else f"received {quantity_received} of {reorder.quantity}"
+    record(session, Kind.REORDER, reorder.id, actor, "RECEIVED", note)
     return reorder
