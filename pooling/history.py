@@ -131,7 +131,7 @@ def entries(session: Session, kind: Kind, ids: Iterable[int]) -> dict[int, list[
         )
         for record_id, entry in session.execute(
             select(model.id, HistoryEntry).join(HistoryEntry, made_by_plan).where(model.id.in_(wanted))
-        ).tuples():
+        ):
             found[record_id].append(entry)
     for listed in found.values():
         listed.sort(key=lambda e: (e.at, e.id))

@@ -46,8 +46,7 @@ class HistoryEntry:
             action=row.action,
             note=row.note,
             changes=[
-                HistoryChange(field=to_camel_case(name), old=_text(old.get(name)), new=_text(new[name]))
-                for name in new
+                HistoryChange(field=to_camel_case(name), old=_text(old.get(name)), new=_text(new[name])) for name in new
             ],
         )
 
