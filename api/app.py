@@ -99,6 +99,7 @@ class GraphQLEndpoint:
             context.caller = await context.run(lambda s: caller_for(s, request.headers.get("authorization")))
             if context.caller is None:
                 return _error(401, "Send a valid token: Authorization: Bearer <token>.", "UNAUTHENTICATED")
+            await context.note_use()
             key = request.headers.get("idempotency-key") if write else None
             request_hash = idempotency.fingerprint(body)
             if key is not None:

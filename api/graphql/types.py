@@ -446,6 +446,9 @@ class ApiToken(Node):
     region: str | None
     created_at: datetime | None
     revoked_at: datetime | None
+    last_used_at: datetime | None = strawberry.field(
+        description="When a request last came with this token (marked at most every 10 minutes)."
+    )
     site_id: Private[int | None]
 
     @strawberry.field
@@ -461,6 +464,7 @@ class ApiToken(Node):
             region=row.region,
             created_at=row.created_at,
             revoked_at=row.revoked_at,
+            last_used_at=row.last_used_at,
             site_id=row.site_id,
         )
 
