@@ -108,6 +108,7 @@ class GraphQLEndpoint:
         context = Context(self.db, caller, write)
         committed = False
         try:
+            await context.note_use()
             key = request.headers.get("idempotency-key") if write else None
             request_hash = idempotency.fingerprint(body)
             if key is not None:

@@ -8,6 +8,7 @@ exactly like a missing one (NOT_FOUND), so scope never leaks what exists elsewhe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,6 +17,7 @@ from models import ApiToken, Role, Site
 from pooling.access import authenticate
 from pooling.codes import normal
 from pooling.errors import ErrorCode, PoolingError
+from pooling.history import Actor
 
 
 @dataclass(frozen=True)
@@ -26,10 +28,16 @@ class Caller:
     site_id: int | None = None
     site_code: str | None = None
     region: str | None = None  # a coordinator's region, or a site token's site's region
+    last_used_at: datetime | None = None  # as it was when the request began
 
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
+
+    @property
+    def actor(self) -> Actor:
+        """Who the operations record as acting: the token's name and id."""
+        return Actor(self.name, self.token_id)
 
 
 def caller_for(session: Session, authorization: str | None) -> Caller | None:
@@ -50,6 +58,7 @@ def caller_for(session: Session, authorization: str | None) -> Caller | None:
         site_id=row.site_id,
         site_code=site.code if site else None,
         region=site.region if site else row.region,
+        last_used_at=row.last_used_at,
     )
 
 

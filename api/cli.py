@@ -34,6 +34,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     create.add_argument("--site", help="the site code (SITE tokens)")
     create.add_argument("--region", help="the region (COORDINATOR tokens)")
     create.add_argument("--name", required=True)
+    listing = token.add_parser("list", help="list the tokens: name, role, scope, created, last used, revoked")
+    listing.add_argument("--json", action="store_true", help="print one JSON document")
 
     rebalance_command = commands.add_parser(
         "rebalance", help="rebalance regions (the nightly job); see --help for exit codes"
@@ -81,6 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 4
         if args.command == "check":
             return _check(database, args.json)
+        if args.command == "token" and args.token_command == "list":
+            from api.tokens import list_command
+
+            return list_command(database, args.json)
         if args.command == "token":
             return _create_token(database, args)
         if args.command == "serve":

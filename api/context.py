@@ -8,11 +8,13 @@ the idempotency record). The event loop never blocks on the database.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from strawberry.dataloader import DataLoader
 
@@ -20,10 +22,11 @@ from api import outage
 from api.auth import Caller
 from models import Backorder, Item, Site, TransferAllocation
 from models.db import Database
-from pooling import positions
+from pooling import access, history, positions
 from pooling.ledger import Pair
 
 R = TypeVar("R")
+log = logging.getLogger("stockpool.api")
 
 
 class Context:
@@ -59,6 +62,28 @@ class Context:
             self.failed = True
             self.outage = error
             raise outage.DatabaseUnavailable() from error
+
+    async def note_use(self) -> None:
+        """Write down when the caller's token was used, when it is due (at most every access.LAST_USE_EVERY).
+
+        A mutation does it in its own transaction (it holds the write lock already); a read in a short write
+        transaction of its own, so a read request writes only when the mark is due, not on every request.
+        """
+        if self.caller is None or not access.use_is_due(self.caller.last_used_at):
+            return
+        token_id = self.caller.token_id
+        if self.write:
+            await self.run(lambda session: access.note_use(session, token_id))
+            return
+
+        def separately() -> None:
+            try:
+                with self.db.transaction() as session:
+                    access.note_use(session, token_id)
+            except OperationalError as error:  # the read still deserves its answer
+                log.warning("could not record the last use of token %s: %s", token_id, error.orig)
+
+        await asyncio.wrap_future(self._thread.submit(separately))
 
     async def finish(self, commit: bool) -> None:
         """Commit or roll back, and close; once only (after a failed commit, the rollback has already happened)."""
@@ -101,10 +126,19 @@ class Loaders:
         self.transfer_allocations = batch(_allocations)
         self.waiting = batch(lambda s, pairs: {p: True for p in positions.waiting(s, pairs)})
         self.incoming = batch(lambda s, pairs: positions.incoming(s, pairs))
+        self.history = batch(_history)
 
 
 def _by_id(session: Session, model: Any, ids: Iterable[int]) -> dict[int, Any]:
     return {row.id: row for row in session.scalars(select(model).where(model.id.in_(list(set(ids)))))}
+
+
+def _history(session: Session, keys: list[tuple[history.Kind, int]]) -> dict[tuple[history.Kind, int], Any]:
+    found = {}
+    for kind in {kind for kind, _ in keys}:
+        by_id = history.entries(session, kind, [pk for k, pk in keys if k == kind])
+        found.update({(kind, pk): entries for pk, entries in by_id.items()})
+    return found
 
 
 def _allocations(session: Session, transfer_ids: list[int]) -> dict[int, list[TransferAllocation]]:

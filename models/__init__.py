@@ -12,6 +12,7 @@ from models.enums import (
     Role,
     TransferStatus,
 )
+from models.history import HistoryEntry
 from models.network import Item, Lane, Site
 from models.orders import Backorder, Order
 from models.planning import Plan, PlanUnmet, Reorder, ReorderAllocation, Transfer, TransferAllocation
@@ -22,6 +23,7 @@ __all__ = [
     "Backorder",
     "BackorderStatus",
     "Base",
+    "HistoryEntry",
     "IdempotencyKey",
     "Item",
     "Lane",

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from models import ApiToken, Role, Site, utcnow
@@ -22,6 +23,9 @@ from pooling.lookup import by_id, site_by_code
 TOKEN_PREFIX = "sp_"
 TOKEN_BYTES = 32
 MAX_NAME = 200
+# How stale `last_used_at` may get: marking every request would turn every read into a write (and on SQLite take
+# the database's one write lock per request); once per token per 10 minutes is enough to tell live tokens from dead.
+LAST_USE_EVERY = timedelta(minutes=10)
 
 
 def hash_token(token: str) -> str:
@@ -93,6 +97,31 @@ def authenticate(session: Session, token: str) -> ApiToken | None:
     return session.scalar(
         select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
     )
+
+
+def use_is_due(last_used_at: datetime | None, now: datetime | None = None) -> bool:
+    """Whether a token's last use is worth writing down now (never marked, or longer ago than LAST_USE_EVERY)."""
+    return last_used_at is None or last_used_at < (now or utcnow()) - LAST_USE_EVERY
+
+
+def note_use(session: Session, token_id: int) -> None:
+    """Mark the token used now, unless someone marked it within LAST_USE_EVERY (a concurrent request may have)."""
+    now = utcnow()
+    session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.id == token_id,
+            or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - LAST_USE_EVERY),
+        )
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def list_tokens(session: Session) -> list[tuple[ApiToken, str | None]]:
+    """Every token, oldest first, with the code of its site (SITE tokens)."""
+    query = select(ApiToken, Site.code).outerjoin(Site, Site.id == ApiToken.site_id).order_by(ApiToken.id)
+    return [(row, code) for row, code in session.execute(query)]
 
 
 def revoke_token(session: Session, token_id: int) -> ApiToken:

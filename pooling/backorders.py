@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import case, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from models import Backorder, BackorderStatus, MovementReason, Priority, StockLevel, utcnow
+from pooling.history import Kind, record
 from pooling.ledger import move
 
 WAITING = (BackorderStatus.OPEN, BackorderStatus.PARTIALLY_COVERED, BackorderStatus.COVERED)
@@ -18,10 +19,11 @@ priority_rank = case({p.value: p.rank for p in Priority}, value=Backorder.priori
 SERVICE_ORDER = (priority_rank.desc(), Backorder.created_at, Backorder.id)
 
 
-def settle(backorder: Backorder) -> None:
-    """Set the status from the quantities (fulfilled, covered, open)."""
+def settle(backorder: Backorder, actor: str | None = None, filled: int = 0) -> None:
+    """Set the status from the quantities (fulfilled, covered, open); a new status or a fill goes in the history."""
     if backorder.status == BackorderStatus.CANCELLED:
         return
+    before = backorder.status
     if backorder.fulfilled >= backorder.quantity:
         backorder.status = BackorderStatus.FULFILLED
         backorder.closed_at = utcnow()
@@ -31,6 +33,12 @@ def settle(backorder: Backorder) -> None:
         backorder.status = BackorderStatus.PARTIALLY_COVERED
     else:
         backorder.status = BackorderStatus.OPEN
+    session = object_session(backorder)
+    if (backorder.status != before or filled) and session is not None and backorder.id is not None:
+        action = backorder.status.value if backorder.status != before else "FILLED"
+        counts = f"{backorder.fulfilled} fulfilled, {backorder.covered} covered, {backorder.open} open"
+        note = f"{filled} unit(s) filled from stock; {counts}" if filled else counts
+        record(session, Kind.BACKORDER, backorder.id, actor, action, note)
 
 
 def surplus(level: StockLevel, waiting: bool) -> int:
@@ -53,14 +61,14 @@ def is_waiting(session: Session, site_id: int, item_id: int) -> bool:
     )
 
 
-def cover(backorder: Backorder, quantity: int) -> None:
+def cover(backorder: Backorder, quantity: int, actor: str | None = None) -> None:
     backorder.covered += quantity
-    settle(backorder)
+    settle(backorder, actor)
 
 
-def uncover(backorder: Backorder, quantity: int) -> None:
+def uncover(backorder: Backorder, quantity: int, actor: str | None = None) -> None:
     backorder.covered -= quantity
-    settle(backorder)
+    settle(backorder, actor)
 
 
 def fulfil(session: Session, level: StockLevel, backorder: Backorder, quantity: int, actor: str | None) -> None:
@@ -75,7 +83,7 @@ def fulfil(session: Session, level: StockLevel, backorder: Backorder, quantity: 
         order_id=backorder.order_id,
     )
     backorder.fulfilled += quantity
-    settle(backorder)
+    settle(backorder, actor, filled=quantity)
 
 
 def fill_from_shelf(session: Session, level: StockLevel, actor: str | None) -> int:
@@ -112,11 +120,12 @@ def arrive(
     left = quantity
     in_service_order = sorted(earmarked, key=lambda pair: (-pair[0].priority.rank, pair[0].created_at, pair[0].id))
     for backorder, units in in_service_order:
-        uncover(backorder, units)
-        if backorder.status in (BackorderStatus.CANCELLED, BackorderStatus.FULFILLED):
-            continue
-        take = min(units, left, backorder.open)
+        backorder.covered -= units  # no longer on its way: on the shelf now, or lost (settled once, just below)
+        closed = backorder.status in (BackorderStatus.CANCELLED, BackorderStatus.FULFILLED)
+        take = 0 if closed else min(units, left, backorder.quantity - backorder.fulfilled - backorder.covered)
         if take > 0:
             fulfil(session, level, backorder, take, actor)
             left -= take
+        else:
+            settle(backorder, actor)
     fill_from_shelf(session, level, actor)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from models import Item, Lane, Site
 from pooling.codes import REGION_LENGTH, SITE_CODE_LENGTH, SKU_LENGTH, checked
 from pooling.errors import ErrorCode, PoolingError
+from pooling.history import Kind, changes, record
 from pooling.ledger import check_quantity
 from pooling.lookup import site_by_code
 
@@ -94,6 +95,7 @@ def set_lane(
     lead_time_hours: int,
     capacity: int | None = None,
     active: bool = True,
+    actor: str | None = None,
 ) -> Lane:
     """Create or update the directed lane between two sites."""
     origin, destination = site_by_code(session, from_site, "fromSite"), site_by_code(session, to_site, "toSite")
@@ -104,12 +106,27 @@ def set_lane(
     if capacity is not None:
         check_quantity(capacity, "capacity")
     lane = session.scalar(select(Lane).where(Lane.from_site_id == origin.id, Lane.to_site_id == destination.id))
+    created = lane is None
     if lane is None:
         lane = Lane(from_site=origin, to_site=destination)
         session.add(lane)
+    before = {} if created else _terms(lane)
     lane.unit_cost = _money(unit_cost, "unitCost")
     lane.lead_time_hours = lead_time_hours
     lane.capacity = capacity
     lane.active = active
     session.flush()
+    old, new = changes(before, _terms(lane))
+    if new:
+        record(session, Kind.LANE, lane.id, actor, "CREATED" if created else "CHANGED", old=old or None, new=new)
     return lane
+
+
+def _terms(lane: Lane) -> dict[str, object]:
+    """A lane's terms as the history stores them (JSON: money as a string)."""
+    return {
+        "unit_cost": str(lane.unit_cost),
+        "lead_time_hours": lane.lead_time_hours,
+        "capacity": lane.capacity,
+        "active": lane.active,
+    }

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from models import Backorder, BackorderStatus, MovementReason, Order, Priority, utcnow
 from pooling.backorders import settle
 from pooling.errors import ErrorCode, PoolingError, Ref
+from pooling.history import Kind, record
 from pooling.ledger import check_quantity, lock_levels, lock_records, move
 from pooling.lookup import by_id, item_by_sku, site_by_code
 from pooling.moments import in_utc
@@ -79,6 +80,7 @@ def place_order(
         )
         session.add(backorder)
         session.flush()
+        record(session, Kind.BACKORDER, backorder.id, actor, "CREATED", f"{backorder.quantity} unit(s) backordered")
     return PlacedOrder(order, backorder)
 
 
@@ -103,4 +105,5 @@ def cancel_backorder(
     backorder.cancel_reason = reason
     backorder.closed_at = utcnow()
     settle(backorder)
+    record(session, Kind.BACKORDER, backorder.id, actor, "CANCELLED", reason)
     return backorder

@@ -39,6 +39,7 @@ from models import (
 from models.bulk import insert_rows, reserve_ids
 from pooling.backorders import HAS_OPEN, SPARE, WAITING, priority_rank
 from pooling.errors import ErrorCode, PoolingError
+from pooling.history import SYSTEM, Kind, record, record_all
 from pooling.solver import ItemDemand, Lanes, RegionPlan, RegionProblem, SolverError, solve_region
 from pooling.solver.problem import IntArray, floats, ints
 from pooling.transfers import COMMITTED
@@ -89,10 +90,11 @@ def rebalance(
     if dry_run:
         _add_suggestions(session, plan, solved, sites)
     else:
-        _supersede(session, region, scope)
+        _supersede(session, region, scope, actor)
         session.add(plan)
         session.flush()
         _save_suggestions(session, plan, solved)
+        record(session, Kind.PLAN, plan.id, actor, "CREATED", f"saved rebalance of region {region}")
     clock.lap("write")
     return plan
 
@@ -379,8 +381,11 @@ def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
 
-def _supersede(session: Session, region: str, scope: dict[int, Item] | None) -> None:
-    """Mark the region's unapproved suggestions (for the items in scope) and its earlier plans superseded."""
+def _supersede(session: Session, region: str, scope: dict[int, Item] | None, actor: str | None) -> None:
+    """Mark the region's unapproved suggestions (for the items in scope) and its earlier plans superseded.
+
+    The history names the system as the actor, and who saved the newer plan in the note."""
+    note = f"superseded by a newer plan of region {region}, saved by {actor or SYSTEM}"
     plans_of_region = select(Plan.id).where(Plan.region == region)
     for model, suggested, superseded in (
         (Transfer, TransferStatus.SUGGESTED, TransferStatus.SUPERSEDED),
@@ -392,6 +397,8 @@ def _supersede(session: Session, region: str, scope: dict[int, Item] | None) -> 
         # Lock them in id order first (as every operation locks records), in one statement however many they are:
         # a region's earlier plan may hold hundreds of thousands, more than a statement may have parameters.
         session.execute(select(model.id).where(*unapproved).order_by(model.id).with_for_update())
+        kind = Kind.TRANSFER if model is Transfer else Kind.REORDER
+        record_all(session, kind, model, unapproved, SYSTEM, superseded.value, note)
         session.execute(
             update(model).where(*unapproved).values(status=superseded, closed_at=utcnow()),
             execution_options={"synchronize_session": False},

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from models import MovementReason, Reorder, ReorderStatus, StockLevel, utcnow
 from pooling.backorders import arrive, cover
 from pooling.errors import ErrorCode, PoolingError, Ref, indefinite
+from pooling.history import Kind, record
 from pooling.ledger import Pair, check_quantity, lock_with_levels, move
 from pooling.orders import MAX_TEXT
 
@@ -56,9 +57,10 @@ def approve_reorders(session: Session, ids: Sequence[int], actor: str | None = N
                     backorder=Ref.of(allocation.backorder),
                     open=allocation.backorder.open,
                 )
-            cover(allocation.backorder, allocation.quantity)
+            cover(allocation.backorder, allocation.quantity, actor)
         reorder.status = ReorderStatus.ORDERED
         reorder.ordered_at = utcnow()
+        record(session, Kind.REORDER, reorder.id, actor, "ORDERED")
     return reorders
 
 
@@ -73,6 +75,7 @@ def reject_reorders(
         reorder.status = ReorderStatus.REJECTED
         reorder.note = reason
         reorder.closed_at = utcnow()
+        record(session, Kind.REORDER, reorder.id, actor, "REJECTED", reason)
     return reorders
 
 
@@ -90,4 +93,6 @@ def receive_reorder(session: Session, reorder_id: int, quantity_received: int, a
     reorder.status = ReorderStatus.RECEIVED
     reorder.quantity_received = quantity_received
     reorder.received_at = reorder.closed_at = utcnow()
+    note = None if quantity_received == reorder.quantity else f"received {quantity_received} of {reorder.quantity}"
+    record(session, Kind.REORDER, reorder.id, actor, "RECEIVED", note)
     return reorder

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from models import MovementReason, StockLevel
 from pooling.backorders import fill_from_shelf
 from pooling.errors import ErrorCode, PoolingError
+from pooling.history import Kind, changes, record
 from pooling.ledger import check_quantity, lock_levels, move
 from pooling.lookup import item_by_sku, site_by_code
 from pooling.orders import MAX_TEXT
@@ -50,13 +51,19 @@ def record_movement(
     return level
 
 
-def set_stock_policy(session: Session, site: str, sku: str, safety_stock: int, reorder_point: int) -> StockLevel:
+def set_stock_policy(
+    session: Session, site: str, sku: str, safety_stock: int, reorder_point: int, actor: str | None = None
+) -> StockLevel:
     for field, value in (("safetyStock", safety_stock), ("reorderPoint", reorder_point)):
         if value < 0:
             raise PoolingError(ErrorCode.INVALID_QUANTITY, "A stock policy cannot be negative.", field)
         check_quantity(value, field, positive=False)
     site_row, item = site_by_code(session, site), item_by_sku(session, sku)
     level = lock_levels(session, [(site_row.id, item.id)])[(site_row.id, item.id)]
+    before = {"safety_stock": level.safety_stock, "reorder_point": level.reorder_point}
+    old, new = changes(before, {"safety_stock": safety_stock, "reorder_point": reorder_point})
     level.safety_stock = safety_stock
     level.reorder_point = reorder_point
+    if new:
+        record(session, Kind.STOCK_LEVEL, level.id, actor, "POLICY_CHANGED", old=old, new=new)
     return level

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from models import Lane, MovementReason, StockLevel, Transfer, TransferStatus, utcnow
 from pooling.backorders import arrive, cover, fill_from_shelf, is_waiting, surplus, uncover
 from pooling.errors import ErrorCode, PoolingError, Ref, indefinite
+from pooling.history import Kind, record
 from pooling.ledger import Pair, check_quantity, lock_with_levels, move
 from pooling.orders import MAX_TEXT
 
@@ -75,9 +76,10 @@ def approve_transfers(session: Session, ids: Sequence[int], actor: str | None = 
             )
         donor.reserved += transfer.quantity
         for allocation in transfer.allocations:
-            cover(allocation.backorder, allocation.quantity)
+            cover(allocation.backorder, allocation.quantity, actor)
         transfer.status = TransferStatus.APPROVED
         transfer.approved_at = utcnow()
+        record(session, Kind.TRANSFER, transfer.id, actor, "APPROVED")
         session.flush()
     return transfers
 
@@ -125,6 +127,7 @@ def reject_transfers(
         transfer.status = TransferStatus.REJECTED
         transfer.note = reason
         transfer.closed_at = utcnow()
+        record(session, Kind.TRANSFER, transfer.id, actor, "REJECTED", reason)
     return transfers
 
 
@@ -136,6 +139,7 @@ def ship_transfer(session: Session, transfer_id: int, actor: str | None = None) 
     move(session, donor, -transfer.quantity, MovementReason.TRANSFER_OUT, actor, transfer_id=transfer.id)
     transfer.status = TransferStatus.SHIPPED
     transfer.shipped_at = utcnow()
+    record(session, Kind.TRANSFER, transfer.id, actor, "SHIPPED")
     return transfer
 
 
@@ -161,6 +165,8 @@ def receive_transfer(session: Session, transfer_id: int, quantity_received: int,
     transfer.status = TransferStatus.RECEIVED
     transfer.quantity_received = quantity_received
     transfer.received_at = transfer.closed_at = utcnow()
+    note = f"received {quantity_received} of {transfer.quantity}; {lost} lost" if lost else None
+    record(session, Kind.TRANSFER, transfer.id, actor, "RECEIVED", note)
     return transfer
 
 
@@ -175,9 +181,10 @@ def cancel_transfer(
     donor = levels[(transfer.from_site_id, transfer.item_id)]
     donor.reserved -= transfer.quantity
     for allocation in transfer.allocations:
-        uncover(allocation.backorder, allocation.quantity)
+        uncover(allocation.backorder, allocation.quantity, actor)
     transfer.status = TransferStatus.CANCELLED
     transfer.note = reason
     transfer.closed_at = utcnow()
+    record(session, Kind.TRANSFER, transfer.id, actor, "CANCELLED", reason)
     fill_from_shelf(session, donor, actor)
     return transfer

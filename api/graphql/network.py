@@ -136,6 +136,7 @@ class NetworkMutation:
                 input.lead_time_hours,
                 input.capacity,
                 input.active,
+                caller.actor,
             )
             return SetLanePayload(lane=Lane.of(row))
 

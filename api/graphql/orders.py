@@ -96,7 +96,7 @@ class OrdersMutation:
                 Priority(input.priority),
                 input.needed_by,
                 input.reference,
-                caller.name,
+                caller.actor,
             )
             backorder = Backorder.of(placed.backorder) if placed.backorder else None
             return PlaceOrderPayload(filled_quantity=placed.filled_quantity, backorder=backorder)
@@ -108,7 +108,7 @@ class OrdersMutation:
         def work(session: Session, caller: Caller) -> CancelBackorderPayload:
             row = backorder_in_scope(session, caller, input.id)
             return CancelBackorderPayload(
-                backorder=Backorder.of(orders.cancel_backorder(session, row.id, input.reason, caller.name))
+                backorder=Backorder.of(orders.cancel_backorder(session, row.id, input.reason, caller.actor))
             )
 
         return await mutate(info, CancelBackorderPayload, work)

@@ -229,7 +229,7 @@ class PlanningMutation:
                 raise PoolingError(ErrorCode.INVALID, f"At most {MAX_IDS} skus per call.", "skus")
             started = time.perf_counter()
             row = rebalancing.rebalance(
-                session, input.region, PlanMode(input.mode), input.skus, input.dry_run, caller.name
+                session, input.region, PlanMode(input.mode), input.skus, input.dry_run, caller.actor
             )
             metrics.observe_rebalance(row, time.perf_counter() - started)
             return RebalancePayload(plan=Plan.of(row))
@@ -241,7 +241,7 @@ class PlanningMutation:
         def work(session: Session, caller: Caller) -> TransfersPayload:
             pks = transfers_in_scope(session, caller, input.ids)
             _coordinators_only(caller)
-            done = transfers.approve_transfers(session, pks, caller.name)
+            done = transfers.approve_transfers(session, pks, caller.actor)
             return TransfersPayload(transfers=[Transfer.of(t) for t in done])
 
         return await mutate(info, TransfersPayload, work)
@@ -251,7 +251,7 @@ class PlanningMutation:
         def work(session: Session, caller: Caller) -> TransfersPayload:
             pks = transfers_in_scope(session, caller, input.ids)
             _coordinators_only(caller)
-            done = transfers.reject_transfers(session, pks, input.reason, caller.name)
+            done = transfers.reject_transfers(session, pks, input.reason, caller.actor)
             return TransfersPayload(transfers=[Transfer.of(t) for t in done])
 
         return await mutate(info, TransfersPayload, work)
@@ -261,7 +261,7 @@ class PlanningMutation:
         def work(session: Session, caller: Caller) -> TransferPayload:
             (pk,) = transfers_in_scope(session, caller, [input.id], "id")
             _at_site(session, caller, pk, "from")
-            return TransferPayload(transfer=Transfer.of(transfers.ship_transfer(session, pk, caller.name)))
+            return TransferPayload(transfer=Transfer.of(transfers.ship_transfer(session, pk, caller.actor)))
 
         return await mutate(info, TransferPayload, work)
 
@@ -270,7 +270,7 @@ class PlanningMutation:
         def work(session: Session, caller: Caller) -> TransferPayload:
             (pk,) = transfers_in_scope(session, caller, [input.id], "id")
             _at_site(session, caller, pk, "to")
-            row = transfers.receive_transfer(session, pk, input.quantity_received, caller.name)
+            row = transfers.receive_transfer(session, pk, input.quantity_received, caller.actor)
             return TransferPayload(transfer=Transfer.of(row))
 
         return await mutate(info, TransferPayload, work)
@@ -281,7 +281,7 @@ class PlanningMutation:
             (pk,) = transfers_in_scope(session, caller, [input.id], "id")
             _coordinators_only(caller)
             return TransferPayload(
-                transfer=Transfer.of(transfers.cancel_transfer(session, pk, input.reason, caller.name))
+                transfer=Transfer.of(transfers.cancel_transfer(session, pk, input.reason, caller.actor))
             )
 
         return await mutate(info, TransferPayload, work)
@@ -292,7 +292,7 @@ class PlanningMutation:
             pks = reorders_in_scope(session, caller, input.ids)
             _coordinators_only(caller)
             return ReordersPayload(
-                reorders=[Reorder.of(r) for r in reorders.approve_reorders(session, pks, caller.name)]
+                reorders=[Reorder.of(r) for r in reorders.approve_reorders(session, pks, caller.actor)]
             )
 
         return await mutate(info, ReordersPayload, work)
@@ -302,7 +302,7 @@ class PlanningMutation:
         def work(session: Session, caller: Caller) -> ReordersPayload:
             pks = reorders_in_scope(session, caller, input.ids)
             _coordinators_only(caller)
-            done = reorders.reject_reorders(session, pks, input.reason, caller.name)
+            done = reorders.reject_reorders(session, pks, input.reason, caller.actor)
             return ReordersPayload(reorders=[Reorder.of(r) for r in done])
 
         return await mutate(info, ReordersPayload, work)
@@ -311,7 +311,7 @@ class PlanningMutation:
     async def receive_reorder(self, info: strawberry.Info, input: ReceiveReorderInput) -> ReorderPayload:
         def work(session: Session, caller: Caller) -> ReorderPayload:
             (pk,) = reorders_in_scope(session, caller, [input.id], "id")
-            row = reorders.receive_reorder(session, pk, input.quantity_received, caller.name)
+            row = reorders.receive_reorder(session, pk, input.quantity_received, caller.actor)
             return ReorderPayload(reorder=Reorder.of(row))
 
         return await mutate(info, ReorderPayload, work)

@@ -85,7 +85,9 @@ class StockMutation:
     async def set_stock_policy(self, info: strawberry.Info, input: SetStockPolicyInput) -> SetStockPolicyPayload:
         def work(session: Session, caller: Caller) -> SetStockPolicyPayload:
             site_in_scope(session, caller, input.site)
-            level = stock.set_stock_policy(session, input.site, input.sku, input.safety_stock, input.reorder_point)
+            level = stock.set_stock_policy(
+                session, input.site, input.sku, input.safety_stock, input.reorder_point, caller.actor
+            )
             return SetStockPolicyPayload(stock_level=StockLevel.of(level))
 
         return await mutate(info, SetStockPolicyPayload, work)
@@ -95,7 +97,7 @@ class StockMutation:
         def work(session: Session, caller: Caller) -> RecordMovementPayload:
             site_in_scope(session, caller, input.site)
             level = stock.record_movement(
-                session, input.site, input.sku, input.quantity, MovementReason(input.reason), caller.name, input.note
+                session, input.site, input.sku, input.quantity, MovementReason(input.reason), caller.actor, input.note
             )
             session.flush()
             return RecordMovementPayload(stock_level=StockLevel.of(level))

@@ -29,7 +29,9 @@ from api.graphql.base import (
     TransferStatusEnum,
     global_id,
 )
+from api.graphql.history import HistoryEntry, history_of
 from pooling.backorders import surplus as surplus_rule
+from pooling.history import Kind
 
 
 @strawberry.type
@@ -108,6 +110,7 @@ class Lane:
     active: bool
     from_site_id: Private[int]
     to_site_id: Private[int]
+    pk: Private[int]
 
     @strawberry.field
     async def from_site(self, info: strawberry.Info) -> Site:
@@ -117,9 +120,14 @@ class Lane:
     async def to_site(self, info: strawberry.Info) -> Site:
         return await _site(info, self.to_site_id)
 
+    @strawberry.field(description="Who changed it, when and why, oldest first.")
+    async def history(self, info: strawberry.Info) -> list[HistoryEntry]:
+        return await history_of(info, Kind.LANE, self.pk)
+
     @classmethod
     def of(cls, row: rows.Lane) -> Lane:
         return cls(
+            pk=row.id,
             unit_cost=row.unit_cost,
             lead_time_hours=row.lead_time_hours,
             capacity=row.capacity,
@@ -139,9 +147,14 @@ class StockLevel(Node):
     reorder_point: int
     site_id: Private[int]
     item_id: Private[int]
+    pk: Private[int]
 
     site: Site = strawberry.field(resolver=site_of)
     item: Item = strawberry.field(resolver=item_of)
+
+    @strawberry.field(description="Who changed it, when and why, oldest first.")
+    async def history(self, info: strawberry.Info) -> list[HistoryEntry]:
+        return await history_of(info, Kind.STOCK_LEVEL, self.pk)
 
     @strawberry.field(description="Units on their way: approved or shipped transfers in, ordered reorders.")
     async def incoming(self, info: strawberry.Info) -> int:
@@ -166,6 +179,7 @@ class StockLevel(Node):
             reorder_point=row.reorder_point,
             site_id=row.site_id,
             item_id=row.item_id,
+            pk=row.id,
         )
 
 
@@ -196,9 +210,14 @@ class Backorder(Node):
     created_at: datetime
     site_id: Private[int]
     item_id: Private[int]
+    pk: Private[int]
 
     site: Site = strawberry.field(resolver=site_of)
     item: Item = strawberry.field(resolver=item_of)
+
+    @strawberry.field(description="Who changed it, when and why, oldest first.")
+    async def history(self, info: strawberry.Info) -> list[HistoryEntry]:
+        return await history_of(info, Kind.BACKORDER, self.pk)
 
     @classmethod
     def of(cls, row: rows.Backorder) -> Backorder:
@@ -215,6 +234,7 @@ class Backorder(Node):
             created_at=row.created_at,
             site_id=row.site_id,
             item_id=row.item_id,
+            pk=row.id,
         )
 
 
@@ -283,6 +303,10 @@ class Transfer(Node):
         seen = await asyncio.gather(*(_may_see_backorder(info, a.backorder_id) for a in allocations))
         return [a for a, visible in zip(allocations, seen, strict=True) if visible]
 
+    @strawberry.field(description="Who changed it, when and why, oldest first.")
+    async def history(self, info: strawberry.Info) -> list[HistoryEntry]:
+        return await history_of(info, Kind.TRANSFER, self.pk)
+
     @classmethod
     def of(cls, row: rows.Transfer, number: int = 0, with_allocations: bool = False) -> Transfer:
         """`number` names a transfer of a dry run, which has no row id."""
@@ -322,9 +346,14 @@ class Reorder(Node):
     received_at: datetime | None
     site_id: Private[int]
     item_id: Private[int]
+    pk: Private[int | None]
 
     site: Site = strawberry.field(resolver=site_of)
     item: Item = strawberry.field(resolver=item_of)
+
+    @strawberry.field(description="Who changed it, when and why, oldest first.")
+    async def history(self, info: strawberry.Info) -> list[HistoryEntry]:
+        return await history_of(info, Kind.REORDER, self.pk)
 
     @classmethod
     def of(cls, row: rows.Reorder, number: int = 0) -> Reorder:
@@ -337,6 +366,7 @@ class Reorder(Node):
             created_at=row.created_at,
             ordered_at=row.ordered_at,
             received_at=row.received_at,
+            pk=row.id,
             site_id=row.site_id if row.site_id else row.site.id,
             item_id=row.item_id if row.item_id else row.item.id,
         )
@@ -417,6 +447,9 @@ class ApiToken(Node):
     region: str | None
     created_at: datetime | None
     revoked_at: datetime | None
+    last_used_at: datetime | None = strawberry.field(
+        description="When a request last came with this token (marked at most every 10 minutes)."
+    )
     site_id: Private[int | None]
 
     @strawberry.field
@@ -432,5 +465,6 @@ class ApiToken(Node):
             region=row.region,
             created_at=row.created_at,
             revoked_at=row.revoked_at,
+            last_used_at=row.last_used_at,
             site_id=row.site_id,
         )

@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +33,19 @@ def operations() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def server(migrated: Database) -> Iterator[str]:
+    with serving(migrated) as base:
+        yield base
+
+
+@contextmanager
+def serving(database: Database) -> Iterator[str]:
+    """A uvicorn server over `database` on a free port, for as long as the block runs; yields its base URL."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     # A long keep-alive: clients that reuse a connection across slow rounds must not race its closing.
     config = uvicorn.Config(
-        create_app(migrated), host="127.0.0.1", port=port, log_level="warning", timeout_keep_alive=300
+        create_app(database), host="127.0.0.1", port=port, log_level="warning", timeout_keep_alive=300
     )
     instance = uvicorn.Server(config)
     thread = threading.Thread(target=instance.run, daemon=True)
@@ -47,9 +55,11 @@ def server(migrated: Database) -> Iterator[str]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        instance.should_exit = True
+        thread.join(timeout=10)
 
 
 class Client:

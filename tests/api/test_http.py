@@ -55,6 +55,7 @@ def statements(db: Database, client: Client, first: int) -> tuple[int, int]:
 
 def test_a_page_of_100_transfers_costs_a_bounded_number_of_queries(db: Database, admin: Client) -> None:
     suggest_transfers(db, 100)
+    admin.gql("{ me { id } }")  # the token's first use is written down once (last_used_at); not counted here
     few, few_queries = statements(db, admin, 5)
     many, many_queries = statements(db, admin, 100)
     assert (few, many) == (5, 100)
