@@ -152,8 +152,15 @@ class StockLevel(Node):
     site: Site = strawberry.field(resolver=site_of)
     item: Item = strawberry.field(resolver=item_of)
 
-    @strawberry.field(description="Who changed it, when and why, oldest first.")
+    @strawberry.field(
+        description="Who changed its policy, when and why, oldest first; empty for a caller who may not see the "
+        "site's own records (every token sees the network's stock levels, only the site's own and its "
+        "region's see who manages them)."
+    )
     async def history(self, info: strawberry.Info) -> list[HistoryEntry]:
+        caller = info.context.caller
+        if caller is None or not may_see_site(caller, await info.context.loaders.site.load(self.site_id)):
+            return []
         return await history_of(info, Kind.STOCK_LEVEL, self.pk)
 
     @strawberry.field(description="Units on their way: approved or shipped transfers in, ordered reorders.")
