@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from api.load import PAGE, PAGE_SIZE, PLACE, main, run_load
+from api.cli import main
+from api.cli.bench_api import PAGE, PAGE_SIZE, PLACE, run_load
 from models import Backorder, Movement, MovementReason, Order, Site, StockLevel
 from models.db import Database
 from pooling.audit import audit
@@ -60,9 +61,7 @@ def test_a_small_load_run_is_answered_in_full_and_lands_in_the_ledger(db: Databa
     "arguments", [["--clients", "0"], ["--seconds", "0"], ["--read-share", "1.5"], ["--think-ms", "-1"]]
 )
 def test_the_command_refuses_nonsense_before_touching_the_database(arguments: list[str], db: Database) -> None:
-    with pytest.raises(SystemExit) as exit_:
-        main(["--database-url", db.url, *arguments])
-    assert exit_.value.code == 2
+    assert main(["--database-url", db.url, "bench-api", *arguments]) == 2
     with db.reading() as s:
         assert s.scalar(select(func.count()).select_from(Site)) == 0
         assert audit(s) == []

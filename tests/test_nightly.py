@@ -255,7 +255,7 @@ def test_rebalance_help_lists_the_exit_codes() -> None:
 def test_a_region_that_breaks_unexpectedly_does_not_hide_the_regions_committed_before_it(
     region: Database, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from api import nightly
+    from api.cli import rebalance as nightly
 
     build_network(region, {"E": "zeast"}, {})
     real = nightly.run_region

@@ -7,8 +7,12 @@ import json
 import sys
 from collections.abc import Callable
 
+from api.cli.console import EXIT_USAGE
 from models.db import Database
 from pooling.bench import BenchReport, run_bench
+
+NAME = "bench"
+HELP = "benchmark: a random network loaded into an empty database, rebalanced end to end"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,7 +45,7 @@ def run(database: Database, args: argparse.Namespace) -> int:
         )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     if args.json:
         print(json.dumps(report.as_json(), indent=2))
     else:

@@ -35,8 +35,9 @@ from typing import IO, Any
 import httpx
 from sqlalchemy import insert
 
+from api.cli.console import EXIT_USAGE
 from models import Movement, MovementReason, Role, StockLevel
-from models.db import Database, database_url
+from models.db import Database
 from pooling import network
 from pooling.access import create_token
 
@@ -256,7 +257,7 @@ def prepare(db: Database, sites: int, items: int, stock: int = 1000, run_id: str
 
 _SERVE = """
 import sys
-from api.load import serve_forever
+from api.cli.bench_api import serve_forever
 serve_forever(sys.argv[1], int(sys.argv[2]), sys.argv[3] or None)
 """
 
@@ -649,14 +650,18 @@ def run_load(
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`stockpool bench-api`: exit 0 when every request was answered without error, 1 otherwise."""
-    parser = argparse.ArgumentParser(
-        prog="stockpool bench-api",
-        description="Load the GraphQL API with concurrent clients on loopback and report latency and throughput. "
-        "It adds a region with orders to the database: use a scratch database.",
+NAME = "bench-api"
+HELP = (
+    "load test: concurrent GraphQL clients against a server process on loopback, latency and throughput; "
+    "it adds a region with orders to the database: use a scratch database"
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    # Also after the command (`stockpool bench-api --database-url URL`), as this command has always taken it.
+    parser.add_argument(
+        "--database-url", default=argparse.SUPPRESS, help="default: DATABASE_URL or sqlite:///stockpool.db"
     )
-    parser.add_argument("--database-url", default=None, help="default: DATABASE_URL or sqlite:///stockpool.db")
     parser.add_argument("--clients", type=int, default=64, help="concurrent clients (default 64)")
     parser.add_argument("--seconds", type=float, default=20, help="measured seconds (default 20)")
     parser.add_argument("--warmup", type=float, default=3, help="warm-up seconds, not measured (default 3)")
@@ -666,10 +671,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--think-ms", type=float, default=0, help="mean pause between a client's requests")
     parser.add_argument("--profile", metavar="FILE", help="write the server's cProfile statistics to FILE")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
-    args = parser.parse_args(argv)
+
+
+def run(database: Database, args: argparse.Namespace) -> int:
+    """Exit 0 when every request was answered without error, 1 otherwise, 2 for options that make no sense."""
     try:
         report = run_load(
-            args.database_url or database_url(),
+            database.url,
             args.clients,
             args.seconds,
             sites=args.sites,
@@ -680,13 +688,10 @@ def main(argv: list[str] | None = None) -> int:
             profile=str(Path(args.profile).resolve()) if args.profile else None,
         )
     except ValueError as error:
-        parser.error(str(error))
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     print(json.dumps(report.as_dict(), indent=2) if args.json else report.table())
     if args.profile and not args.json:
         print(f"server profile (CPU time, all threads): {args.profile}; read it with python -m pstats")
     clean = report.requests_failed == 0 and report.server_errors == 0
     return 0 if clean and report.requests_answered == report.requests_sent else 1
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,4 +1,4 @@
-"""What the command line owes a shell: output into a closed pipe (`stockpool ... --json | head`) ends quietly."""
+"""What the command line owes a shell: exit codes, and output into a closed pipe (`... | head`) ending quietly."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import sys
 from collections.abc import Callable
 from typing import ParamSpec
 
-EXIT_CLOSED_PIPE = 1
+# Exit codes every command shares (a scheduler can act on them); `rebalance --help` explains them.
+EXIT_OK, EXIT_CLOSED_PIPE, EXIT_USAGE, EXIT_UNMET, EXIT_FAILED = 0, 1, 2, 3, 4
 P = ParamSpec("P")
 
 

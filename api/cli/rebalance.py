@@ -21,13 +21,15 @@ from sqlalchemy.exc import OperationalError
 from tqdm import tqdm
 
 from api import idempotency
+from api.cli.console import EXIT_FAILED, EXIT_OK, EXIT_UNMET, EXIT_USAGE
 from models import PlanMode, Site, utcnow
 from models.db import Database
 from pooling.errors import PoolingError
 from pooling.nightly import RegionRound, run_region
 from pooling.policies import parse_policy
 
-EXIT_OK, EXIT_USAGE, EXIT_UNMET, EXIT_FAILED = 0, 2, 3, 4
+NAME = "rebalance"
+HELP = "rebalance regions (the nightly job); see --help for exit codes"
 EXIT_CODES = """exit codes:
   0  done
   2  a usage error (bad options, an unwritable --report, plotly missing): nothing was run or saved

@@ -18,11 +18,13 @@ import tempfile
 from collections.abc import Callable
 from typing import Any
 
+from api.cli.console import EXIT_FAILED, EXIT_USAGE
 from api.logs import FORMATS, LEVELS, default_format, logging_config
 from api.timeouts import DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, ServerConfig, TimedH11Protocol
 from models.db import Database
 
-EXIT_USAGE, EXIT_FAILED = 2, 4
+NAME = "serve"
+HELP = "run the GraphQL service (every option also from STOCKPOOL_*)"
 DEFAULT_LIMIT_CONCURRENCY = 1000
 DEFAULT_KEEP_ALIVE = 5.0
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
@@ -192,7 +194,7 @@ def run(database: Database, args: argparse.Namespace) -> int:
         workers = f", {args.workers} workers" if args.workers > 1 else ""
         print(f"stockpool serving {url} (database {database.display_url}{workers})", flush=True)
         config = ServerConfig(
-            "api.serve:app_from_environment",
+            "api.cli.serve:app_from_environment",
             factory=True,
             http=TimedH11Protocol,
             workers=args.workers,

@@ -23,8 +23,9 @@ from starlette.applications import Starlette
 from strawberry import Schema
 from strawberry.extensions import SchemaExtension
 
-from api import cli, serve
+from api import cli
 from api.app import MAX_BODY_BYTES, create_app
+from api.cli import serve
 from api.graphql.schema import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
 from models import Backorder
 from models.db import Database
