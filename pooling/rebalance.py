@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, cast
 
 import numpy as np
@@ -40,17 +39,11 @@ from models.bulk import insert_rows, reserve_ids
 from pooling.backorders import HAS_OPEN, SPARE, WAITING, priority_rank
 from pooling.errors import ErrorCode, PoolingError
 from pooling.history import SYSTEM, Kind, record, record_all
+from pooling.money import cents
+from pooling.money import from_cents as money
 from pooling.solver import ItemDemand, Lanes, RegionPlan, RegionProblem, SolverError, solve_region
 from pooling.solver.problem import IntArray, floats, ints
 from pooling.transfers import COMMITTED
-
-
-def cents(amount: Decimal) -> int:
-    return int((amount * 100).to_integral_value())
-
-
-def money(amount_cents: int) -> Decimal:
-    return (Decimal(amount_cents) / 100).quantize(Decimal("0.01"))
 
 
 def rebalance(
