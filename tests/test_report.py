@@ -5,13 +5,23 @@ from __future__ import annotations
 import re
 import sys
 from datetime import UTC, datetime
+from decimal import Decimal
 from html.parser import HTMLParser
 
 import pytest
 
 pytest.importorskip("plotly")
 
-from api.report import RegionReport, SiteMark, render_report  # noqa: E402
+from api.report import (  # noqa: E402
+    PlanSummary,
+    RegionReport,
+    ReorderLine,
+    SiteMark,
+    TransferLine,
+    UnmetLine,
+    render_report,
+)
+from models.enums import PlanMode, ReorderStatus, TransferStatus  # noqa: E402
 
 WHEN = datetime(2025, 3, 14, 2, 15, tzinfo=UTC)
 
@@ -54,26 +64,26 @@ def quiet_region() -> RegionReport:
     """Nothing to move: demand met by one reorder."""
     return RegionReport(
         region="Pennines",
-        mode="POOL_FIRST",
+        mode=PlanMode.POOL_FIRST,
         saved=True,
-        figures={
-            "unitsRequested": 40,
-            "unitsByTransfer": 0,
-            "unitsByReorder": 40,
-            "unitsUnmet": 0,
-            "transferCost": "0.00",
-            "reorderCost": "248.00",
-            "totalCost": "248.00",
-            "allExternalCost": "248.00",
-            "savings": "0.00",
-            "solveMillis": 38,
-        },
+        summary=PlanSummary(
+            units_requested=40,
+            units_by_transfer=0,
+            units_by_reorder=40,
+            units_unmet=0,
+            transfer_cost=Decimal("0.00"),
+            reorder_cost=Decimal("248.00"),
+            total_cost=Decimal("248.00"),
+            all_external_cost=Decimal("248.00"),
+            savings=Decimal("0.00"),
+            solve_millis=38,
+        ),
         sites=[
             SiteMark("LDS", "Leeds General Infirmary", 53.8008, -1.5491),
             SiteMark("YRK", "York Hospital Lab", 53.9600, -1.0873),
         ],
         transfers=[],
-        reorders=[{"site": "YRK", "sku": "RGT-TROP-I", "quantity": 40, "unitCost": "6.20", "status": "SUGGESTED"}],
+        reorders=[ReorderLine("YRK", "RGT-TROP-I", 40, Decimal("6.20"), ReorderStatus.SUGGESTED)],
         unmet=[],
     )
 
@@ -82,20 +92,20 @@ def short_region() -> RegionReport:
     """Transfers (one of them two-way), a reorder, unmet demand, a site without coordinates, hostile names."""
     return RegionReport(
         region="South & <East>",
-        mode="LEAST_COST",
+        mode=PlanMode.LEAST_COST,
         saved=False,
-        figures={
-            "unitsRequested": 77,
-            "unitsByTransfer": 45,
-            "unitsByReorder": 10,
-            "unitsUnmet": 22,
-            "transferCost": "14.40",
-            "reorderCost": "145.00",
-            "totalCost": "159.40",
-            "allExternalCost": "1234.56",
-            "savings": "1075.16",
-            "solveMillis": 1240,
-        },
+        summary=PlanSummary(
+            units_requested=77,
+            units_by_transfer=45,
+            units_by_reorder=10,
+            units_unmet=22,
+            transfer_cost=Decimal("14.40"),
+            reorder_cost=Decimal("145.00"),
+            total_cost=Decimal("159.40"),
+            all_external_cost=Decimal("1234.56"),
+            savings=Decimal("1075.16"),
+            solve_millis=1240,
+        ),
         sites=[
             SiteMark("GST", "<b>Evil</b> & Sons Lab", 51.4988, -0.1186),
             SiteMark("OXF", "Oxford John Radcliffe", 51.7640, -1.2195),
@@ -103,15 +113,15 @@ def short_region() -> RegionReport:
             SiteMark("MOB", "Mobile screening unit", None, None),
         ],
         transfers=[
-            {"from": "OXF", "to": "GST", "sku": "CAL-HBA1C", "quantity": 6, "unitCost": "1.40", "status": "SUGGESTED"},
-            {"from": "OXF", "to": "GST", "sku": "RGT-CRP", "quantity": 9, "unitCost": "0.40", "status": "APPROVED"},
-            {"from": "GST", "to": "OXF", "sku": "TUBE-EDTA", "quantity": 20, "unitCost": "0.03", "status": "SUGGESTED"},
-            {"from": "BRI", "to": "MOB", "sku": "PIP-TIP", "quantity": 10, "unitCost": "0.06", "status": "SUGGESTED"},
+            TransferLine("OXF", "GST", "CAL-HBA1C", 6, Decimal("1.40"), TransferStatus.SUGGESTED),
+            TransferLine("OXF", "GST", "RGT-CRP", 9, Decimal("0.40"), TransferStatus.APPROVED),
+            TransferLine("GST", "OXF", "TUBE-EDTA", 20, Decimal("0.03"), TransferStatus.SUGGESTED),
+            TransferLine("BRI", "MOB", "PIP-TIP", 10, Decimal("0.06"), TransferStatus.SUGGESTED),
         ],
-        reorders=[{"site": "BRI", "sku": "CAL-HBA1C", "quantity": 10, "unitCost": "14.50", "status": "SUGGESTED"}],
+        reorders=[ReorderLine("BRI", "CAL-HBA1C", 10, Decimal("14.50"), ReorderStatus.SUGGESTED)],
         unmet=[
-            {"site": "BRI", "sku": "RGT-TROP-I", "quantity": 12},
-            {"site": "MOB", "sku": "CTL-LIPID", "quantity": 10},
+            UnmetLine("BRI", "RGT-TROP-I", 12),
+            UnmetLine("MOB", "CTL-LIPID", 10),
         ],
     )
 
@@ -181,11 +191,22 @@ def test_site_without_coordinates_is_listed_but_not_mapped() -> None:
     assert "Not on the map (no coordinates): MOB." in page
     nowhere = RegionReport(
         region="Nowhere",
-        mode="POOL_FIRST",
+        mode=PlanMode.POOL_FIRST,
         saved=False,
-        figures={},
+        summary=PlanSummary(
+            units_requested=3,
+            units_by_transfer=3,
+            units_by_reorder=0,
+            units_unmet=0,
+            transfer_cost=Decimal("3.00"),
+            reorder_cost=Decimal("0.00"),
+            total_cost=Decimal("3.00"),
+            all_external_cost=Decimal("3.00"),
+            savings=Decimal("0.00"),
+            solve_millis=1,
+        ),
         sites=[SiteMark("X1", "Unplaced", None, None), SiteMark("X2", "Half placed", 51.0, None)],
-        transfers=[{"from": "X1", "to": "X2", "sku": "S", "quantity": 3, "unitCost": "1.00", "status": "SUGGESTED"}],
+        transfers=[TransferLine("X1", "X2", "S", 3, Decimal("1.00"), TransferStatus.SUGGESTED)],
         reorders=[],
         unmet=[],
     )

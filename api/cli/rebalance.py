@@ -12,18 +12,19 @@ import json
 import os
 import sys
 import traceback
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 from tqdm import tqdm
 
-from api import idempotency
+from api import idempotency, report
 from api.cli.console import EXIT_FAILED, EXIT_OK, EXIT_UNMET, EXIT_USAGE
-from models import PlanMode, Site, utcnow
+from models import Plan, PlanMode, Site, utcnow
 from models.db import Database
+from pooling import money
 from pooling.errors import PoolingError
 from pooling.nightly import RegionRound, run_region
 from pooling.policies import parse_policy
@@ -108,7 +109,7 @@ def run(database: Database, args: argparse.Namespace) -> int:
         return EXIT_FAILED
 
     rounds: list[dict[str, Any]] = []
-    reports: list[Any] = []
+    reports: list[report.RegionReport] = []
     failed = False
     bar = tqdm(regions, desc="rebalancing", unit="region", disable=not sys.stderr.isatty(), file=sys.stderr)
     for region in bar:
@@ -116,11 +117,12 @@ def run(database: Database, args: argparse.Namespace) -> int:
         try:
             with database.transaction() as session:
                 done = run_region(session, region, PlanMode(args.mode), args.commit, rules)
-                summary = _summary(done, args.commit)
-                report = _region_report(session, done, args.commit) if args.report else None
-            rounds.append(summary)
-            if report is not None:
-                reports.append(report)
+                summary = _plan_summary(done.plan)
+                done_round = _round(done, args.commit, summary)
+                drawn = _region_report(session, done, args.commit, summary) if args.report else None
+            rounds.append(done_round)
+            if drawn is not None:
+                reports.append(drawn)
         except PoolingError as error:
             failed = True
             rounds.append({"region": region, "error": {"code": error.code.value, "message": error.message}})
@@ -176,26 +178,39 @@ def _all_regions(database: Database) -> list[str]:
         return list(session.scalars(select(Site.region).where(Site.active).distinct().order_by(Site.region)))
 
 
-def _money(amount: Decimal) -> str:
-    return f"{amount:.2f}"
-
-
-def _summary(done: RegionRound, saved: bool) -> dict[str, Any]:
-    plan = done.plan
+def _plan_summary(plan: Plan) -> report.PlanSummary:
+    """The plan's figures: the one place here that works out its total cost and savings."""
     total = plan.transfer_cost + plan.reorder_cost
+    return report.PlanSummary(
+        units_requested=plan.units_requested,
+        units_by_transfer=plan.units_by_transfer,
+        units_by_reorder=plan.units_by_reorder,
+        units_unmet=plan.units_unmet,
+        transfer_cost=plan.transfer_cost,
+        reorder_cost=plan.reorder_cost,
+        total_cost=total,
+        all_external_cost=plan.all_external_cost,
+        savings=plan.all_external_cost - total,
+        solve_millis=plan.solve_millis,
+    )
+
+
+def _round(done: RegionRound, saved: bool, summary: report.PlanSummary) -> dict[str, Any]:
+    """A region's round in the JSON document (and the table): amounts as text."""
+    plan = done.plan
     return {
         "region": done.region,
         "planId": plan.id if saved else None,
-        "unitsRequested": plan.units_requested,
-        "unitsByTransfer": plan.units_by_transfer,
-        "unitsByReorder": plan.units_by_reorder,
-        "unitsUnmet": plan.units_unmet,
-        "transferCost": _money(plan.transfer_cost),
-        "reorderCost": _money(plan.reorder_cost),
-        "totalCost": _money(total),
-        "allExternalCost": _money(plan.all_external_cost),
-        "savings": _money(plan.all_external_cost - total),
-        "solveMillis": plan.solve_millis,
+        "unitsRequested": summary.units_requested,
+        "unitsByTransfer": summary.units_by_transfer,
+        "unitsByReorder": summary.units_by_reorder,
+        "unitsUnmet": summary.units_unmet,
+        "transferCost": money.text(summary.transfer_cost),
+        "reorderCost": money.text(summary.reorder_cost),
+        "totalCost": money.text(summary.total_cost),
+        "allExternalCost": money.text(summary.all_external_cost),
+        "savings": money.text(summary.savings),
+        "solveMillis": summary.solve_millis,
         "transfers": len(plan.transfers),
         "reorders": len(plan.reorders),
         "approvedTransfers": len(done.approved_transfers),
@@ -240,58 +255,27 @@ def _table(rounds: list[dict[str, Any]]) -> str:
     return "\n".join(lines + notes)
 
 
-def _region_report(session: Any, done: RegionRound, saved: bool) -> Any:
-    from api.report import RegionReport, SiteMark
-
+def _region_report(
+    session: Session, done: RegionRound, saved: bool, summary: report.PlanSummary
+) -> report.RegionReport:
     plan = done.plan
     sites = session.scalars(select(Site).where(Site.region == done.region).order_by(Site.code)).all()
-    summary = _summary(done, saved)
-    return RegionReport(
+    return report.RegionReport(
         region=done.region,
-        mode=plan.mode.value,
+        mode=plan.mode,
         saved=saved,
-        figures={
-            k: summary[k]
-            for k in (
-                "unitsRequested",
-                "unitsByTransfer",
-                "unitsByReorder",
-                "unitsUnmet",
-                "transferCost",
-                "reorderCost",
-                "totalCost",
-                "allExternalCost",
-                "savings",
-                "solveMillis",
-            )
-        },
-        sites=[SiteMark(s.code, s.name, s.latitude, s.longitude) for s in sites],
+        summary=summary,
+        sites=[report.SiteMark(s.code, s.name, s.latitude, s.longitude) for s in sites],
         transfers=[
-            {
-                "from": t.from_site.code,
-                "to": t.to_site.code,
-                "sku": t.item.sku,
-                "quantity": t.quantity,
-                "unitCost": _money(t.unit_cost),
-                "status": t.status.value,
-            }
+            report.TransferLine(t.from_site.code, t.to_site.code, t.item.sku, t.quantity, t.unit_cost, t.status)
             for t in plan.transfers
         ],
         reorders=[
-            {
-                "site": o.site.code,
-                "sku": o.item.sku,
-                "quantity": o.quantity,
-                "unitCost": _money(o.unit_cost),
-                "status": o.status.value,
-            }
-            for o in plan.reorders
+            report.ReorderLine(o.site.code, o.item.sku, o.quantity, o.unit_cost, o.status) for o in plan.reorders
         ],
-        unmet=[{"site": u.site.code, "sku": u.item.sku, "quantity": u.quantity} for u in plan.unmet],
+        unmet=[report.UnmetLine(u.site.code, u.item.sku, u.quantity) for u in plan.unmet],
     )
 
 
-def _write_report(path: Path, regions: list[Any]) -> None:
-    from api.report import render_report
-
-    path.write_text(render_report(regions, utcnow()))
+def _write_report(path: Path, regions: list[report.RegionReport]) -> None:
+    path.write_text(report.render_report(regions, utcnow()))
