@@ -241,8 +241,8 @@ def _table(rounds: list[dict[str, Any]]) -> str:
         if "error" in r:
             notes.append(f"{r['region']}: {r['error']['code']} {r['error']['message']}")
             continue
-        r = {**r, "approved": f"{r['approvedTransfers']}/{r['approvedReorders']}"}
-        rows.append([str(r[key]) for key, _ in COLUMNS])
+        shown = {**r, "approved": f"{r['approvedTransfers']}/{r['approvedReorders']}"}
+        rows.append([str(shown[key]) for key, _ in COLUMNS])
         notes += [f"{r['region']}: not approved: {why}" for why in r["refused"]]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
     lines = [

@@ -7,6 +7,7 @@ Each figure is embedded as an inline script; plotly.js itself is in the page's h
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from api.report.flows import Flows, Receipts
@@ -199,11 +200,12 @@ class Charts:
             return '<p class="empty chart-empty">No site receives anything and no demand is unmet.</p>'
         codes = plan.receivers
         figure = go.Figure()
-        for name, color, part in (
+        parts: tuple[tuple[str, str, Callable[[Receipts], int]], ...] = (
             ("by transfer", _TRANSFER, lambda r: r.by_transfer),
             ("by reorder", _REORDER, lambda r: r.by_reorder),
             ("unmet", _UNMET, lambda r: r.unmet),
-        ):
+        )
+        for name, color, part in parts:
             values = [part(plan.receipts[c]) for c in codes]
             hover = [
                 f"<b>{text(c)}</b> {text(_site_name(plan.sites.get(c)))}<br>{name}: {text(units(v))} units"

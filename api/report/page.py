@@ -29,7 +29,7 @@ def render_report(regions: list[RegionReport], generated_at: datetime) -> str:
     moment = when(generated_at)
     sections = [_region_section(index, region, charts) for index, region in enumerate(regions)]
     body = "\n".join(sections) if sections else '<p class="empty">No region was rebalanced.</p>'
-    page = _PAGE.format(
+    return _PAGE.format(
         css=_CSS,
         plotly_js=script_safe(get_plotlyjs()),
         title=text(f"Stock pooling report, {moment}"),
@@ -41,7 +41,6 @@ def render_report(regions: list[RegionReport], generated_at: datetime) -> str:
             "money is in the plan's currency. This page works offline."
         ),
     )
-    return page
 
 
 def _overview(regions: list[RegionReport]) -> str:
