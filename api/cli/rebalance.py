@@ -27,7 +27,7 @@ from models.db import Database
 from pooling import money
 from pooling.errors import PoolingError
 from pooling.nightly import RegionRound, run_region
-from pooling.policies import parse_policy
+from pooling.policies import Rule, parse_policy
 
 NAME = "rebalance"
 HELP = "rebalance regions (the nightly job); see --help for exit codes"
@@ -108,32 +108,8 @@ def run(database: Database, args: argparse.Namespace) -> int:
         print(f"error: database {database.display_url} unreachable: {error.orig}", file=sys.stderr)
         return EXIT_FAILED
 
-    rounds: list[dict[str, Any]] = []
-    reports: list[report.RegionReport] = []
-    failed = False
-    bar = tqdm(regions, desc="rebalancing", unit="region", disable=not sys.stderr.isatty(), file=sys.stderr)
-    for region in bar:
-        bar.set_postfix_str(region)
-        try:
-            with database.transaction() as session:
-                done = run_region(session, region, PlanMode(args.mode), args.commit, rules)
-                summary = _plan_summary(done.plan)
-                done_round = _round(done, args.commit, summary)
-                drawn = _region_report(session, done, args.commit, summary) if args.report else None
-            rounds.append(done_round)
-            if drawn is not None:
-                reports.append(drawn)
-        except PoolingError as error:
-            failed = True
-            rounds.append({"region": region, "error": {"code": error.code.value, "message": error.message}})
-        except OperationalError as error:
-            failed = True
-            rounds.append({"region": region, "error": {"code": "DATABASE", "message": str(error.orig)}})
-        except Exception as error:  # noqa: BLE001 - our bug: the regions already committed still get their summary
-            failed = True
-            traceback.print_exc()
-            rounds.append({"region": region, "error": {"code": "UNEXPECTED", "message": _reason(error)}})
-    bar.close()
+    rounds, reports = _rebalance(database, regions, args, rules)
+    failed = any("error" in r for r in rounds)
 
     # After the commits: what fails from here on is reported after the summary of what was saved.
     failures: list[str] = []
@@ -165,6 +141,40 @@ def run(database: Database, args: argparse.Namespace) -> int:
     for failure in failures:
         print(f"error: {failure}", file=sys.stderr)
     return code
+
+
+def _rebalance(
+    database: Database, regions: list[str], args: argparse.Namespace, rules: list[Rule]
+) -> tuple[list[dict[str, Any]], list[report.RegionReport]]:
+    """Each region in a transaction of its own: its round for the summary (or what failed), and its report."""
+    rounds: list[dict[str, Any]] = []
+    reports: list[report.RegionReport] = []
+    bar = tqdm(regions, desc="rebalancing", unit="region", disable=not sys.stderr.isatty(), file=sys.stderr)
+    for region in bar:
+        bar.set_postfix_str(region)
+        try:
+            with database.transaction() as session:
+                done = run_region(session, region, PlanMode(args.mode), args.commit, rules)
+                summary = _plan_summary(done.plan)
+                done_round = _round(done, args.commit, summary)
+                drawn = _region_report(session, done, args.commit, summary) if args.report else None
+        except PoolingError as error:
+            rounds.append(_failed(region, error.code.value, error.message))
+        except OperationalError as error:
+            rounds.append(_failed(region, "DATABASE", str(error.orig)))
+        except Exception as error:  # noqa: BLE001 - our bug: the regions already committed still get their summary
+            traceback.print_exc()
+            rounds.append(_failed(region, "UNEXPECTED", _reason(error)))
+        else:
+            rounds.append(done_round)
+            if drawn is not None:
+                reports.append(drawn)
+    bar.close()
+    return rounds, reports
+
+
+def _failed(region: str, code: str, message: str) -> dict[str, Any]:
+    return {"region": region, "error": {"code": code, "message": message}}
 
 
 def _reason(error: BaseException) -> str:

@@ -11,9 +11,9 @@ from api.report.charts import Charts
 from api.report.flows import DROPPED_REORDERS, DROPPED_TRANSFERS, Flows
 from api.report.formatting import amount, millis, plural, script_safe, text, units, when
 from api.report.region import RegionReport
-from models.enums import ReorderStatus, TransferStatus
+from models.enums import PlanMode, ReorderStatus, TransferStatus
 
-_MODES = {"POOL_FIRST": "pool first: transfers before reorders", "LEAST_COST": "least cost overall"}
+_MODES = {PlanMode.POOL_FIRST: "pool first: transfers before reorders", PlanMode.LEAST_COST: "least cost overall"}
 
 
 def render_report(regions: list[RegionReport], generated_at: datetime) -> str:
