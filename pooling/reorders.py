@@ -12,7 +12,7 @@ from pooling.backorders import arrive, cover
 from pooling.errors import ErrorCode, PoolingError, Ref, indefinite
 from pooling.history import Kind, record
 from pooling.ledger import Pair, check_quantity, lock_with_levels, move
-from pooling.orders import MAX_TEXT
+from pooling.limits import check_text
 
 
 def _locked(session: Session, ids: Sequence[int]) -> tuple[list[Reorder], dict[Pair, StockLevel]]:
@@ -67,8 +67,7 @@ def approve_reorders(session: Session, ids: Sequence[int], actor: str | None = N
 def reject_reorders(
     session: Session, ids: Sequence[int], reason: str | None = None, actor: str | None = None
 ) -> list[Reorder]:
-    if reason is not None and len(reason) > MAX_TEXT:
-        raise PoolingError(ErrorCode.INVALID, f"The reason is longer than {MAX_TEXT} characters.", "reason")
+    check_text(reason, "reason")
     reorders, _ = _locked(session, ids)
     for reorder in reorders:
         _expect(reorder, ReorderStatus.SUGGESTED, "rejected", "ids")

@@ -17,7 +17,7 @@ from pooling.backorders import arrive, cover, fill_from_shelf, is_waiting, surpl
 from pooling.errors import ErrorCode, PoolingError, Ref, indefinite
 from pooling.history import Kind, record
 from pooling.ledger import Pair, check_quantity, lock_with_levels, move
-from pooling.orders import MAX_TEXT
+from pooling.limits import check_text
 
 # Approved or in transit: the units use lane capacity, cover backorders and are on their way to the recipient.
 COMMITTED = (TransferStatus.APPROVED, TransferStatus.SHIPPED)
@@ -119,8 +119,7 @@ def _check_lane(session: Session, transfer: Transfer) -> None:
 def reject_transfers(
     session: Session, ids: Sequence[int], reason: str | None = None, actor: str | None = None
 ) -> list[Transfer]:
-    if reason is not None and len(reason) > MAX_TEXT:
-        raise PoolingError(ErrorCode.INVALID, f"The reason is longer than {MAX_TEXT} characters.", "reason")
+    check_text(reason, "reason")
     transfers, _ = _locked(session, ids)
     for transfer in transfers:
         _expect(transfer, TransferStatus.SUGGESTED, "rejected", "ids")
@@ -174,8 +173,7 @@ def cancel_transfer(
     session: Session, transfer_id: int, reason: str | None = None, actor: str | None = None
 ) -> Transfer:
     """Call off an approved transfer before it ships: the donor's units and the backorders are free again."""
-    if reason is not None and len(reason) > MAX_TEXT:
-        raise PoolingError(ErrorCode.INVALID, f"The reason is longer than {MAX_TEXT} characters.", "reason")
+    check_text(reason, "reason")
     (transfer,), levels = _locked(session, [transfer_id])
     _expect(transfer, TransferStatus.APPROVED, "cancelled")
     donor = levels[(transfer.from_site_id, transfer.item_id)]
