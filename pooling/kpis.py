@@ -150,9 +150,7 @@ def scorecard(
         per_site(
             Backorder.site_id,
             Backorder.created_at,
-            select(Backorder.site_id, _total(Backorder.quantity - Backorder.fulfilled - Backorder.covered)).where(
-                Backorder.status.in_(HAS_OPEN)
-            ),
+            select(Backorder.site_id, _total(Backorder.open)).where(Backorder.status.in_(HAS_OPEN)),
         ),
         ("open_backorder_units",),
     )

@@ -32,6 +32,14 @@ def check_quantity(quantity: int, field: str = "quantity", *, positive: bool = T
         raise PoolingError(ErrorCode.INVALID_QUANTITY, f"The quantity must be at most {MAX_QUANTITY:,} units.", field)
 
 
+def check_received(quantity: int, field: str) -> None:
+    """A delivery booked in: zero (nothing arrived) or more, never negative nor over-large; checked before any
+    record is locked."""
+    if quantity < 0:
+        raise PoolingError(ErrorCode.INVALID_QUANTITY, "The received quantity cannot be negative.", field)
+    check_quantity(quantity, field, positive=False)
+
+
 Record = TypeVar("Record", bound=Base)
 
 

@@ -138,17 +138,16 @@ def _read_problem(
         # every row is wanted, so plan for all of them.
         session.execute(text("SET LOCAL cursor_tuple_fraction = 1.0"))
     region_sites = select(Site.id).where(Site.region == region, Site.active)
-    open_quantity = Backorder.quantity - Backorder.fulfilled - Backorder.covered
     waiting = (
         Backorder.site_id.in_(region_sites),
         Backorder.status.in_(HAS_OPEN),
-        open_quantity > 0,
+        Backorder.open > 0,
         *((Backorder.item_id.in_(list(scope)),) if scope is not None else ()),
     )
     needed_items = select(Backorder.item_id).where(*waiting).distinct()
     backorders = _columns(
         session,
-        select(Backorder.item_id, Backorder.id, Backorder.site_id, open_quantity, priority_rank, Backorder.needed_by)
+        select(Backorder.item_id, Backorder.id, Backorder.site_id, Backorder.open, priority_rank, Backorder.needed_by)
         .where(*waiting)
         .order_by(Backorder.item_id, Backorder.site_id, Backorder.id),
         times=(5,),

@@ -419,7 +419,6 @@ class Plan(Node):
 
     @classmethod
     def of(cls, row: rows.Plan) -> Plan:
-        total = row.transfer_cost + row.reorder_cost
         return cls(
             id=global_id("Plan", row.id) if row.id else global_id(DRY_RUN + "Plan", 1),
             region=row.region,
@@ -433,9 +432,9 @@ class Plan(Node):
                 units_unmet=row.units_unmet,
                 transfer_cost=row.transfer_cost,
                 reorder_cost=row.reorder_cost,
-                total_cost=total,
+                total_cost=row.total_cost,
                 all_external_cost=row.all_external_cost,
-                savings=row.all_external_cost - total,
+                savings=row.savings,
                 solve_millis=row.solve_millis,
                 nodes=row.nodes,
                 arcs=row.arcs,
