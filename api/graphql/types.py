@@ -304,8 +304,8 @@ class Transfer(Node):
         if self.known_allocations is not None:
             allocations = self.known_allocations
         else:
-            rows = await info.context.loaders.transfer_allocations.load(self.pk)
-            allocations = [Allocation(quantity=a.quantity, backorder_id=a.backorder_id) for a in rows]
+            stored = await info.context.loaders.transfer_allocations.load(self.pk)
+            allocations = [Allocation(quantity=a.quantity, backorder_id=a.backorder_id) for a in stored]
         # The receiving site's backorders are its own records: the sending site sees the transfer, not them.
         seen = await asyncio.gather(*(_may_see_backorder(info, a.backorder_id) for a in allocations))
         return [a for a, visible in zip(allocations, seen, strict=True) if visible]
