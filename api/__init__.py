@@ -1,1 +1,1 @@
-"""The shells: the `stockpool` command line (and, next, the GraphQL service). No business rules here."""
+"""The shells: the GraphQL service and the `stockpool` command line. No business rules here."""

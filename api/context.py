@@ -23,7 +23,6 @@ from api.auth import Caller
 from models import Backorder, Item, Site, TransferAllocation
 from models.db import Database
 from pooling import access, history, positions
-from pooling.ledger import Pair
 
 R = TypeVar("R")
 log = logging.getLogger("stockpool.api")
@@ -152,4 +151,4 @@ def _allocations(session: Session, transfer_ids: list[int]) -> dict[int, list[Tr
     return found
 
 
-__all__ = ["Context", "Loaders", "Pair"]
+__all__ = ["Context", "Loaders"]

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import CheckConstraint, ColumnElement, ForeignKey, Index, Integer, String, case
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, UTCDateTime, enum_column, utcnow
 from models.enums import BackorderStatus, Priority
 from models.network import Item, Site
+
+CLOSED = (BackorderStatus.CANCELLED, BackorderStatus.FULFILLED)  # a closed backorder has nothing open
 
 
 class Order(Base):
@@ -68,9 +71,14 @@ class Backorder(Base):
         Index("ix_backorders_status", "status"),
     )
 
-    @property
+    @hybrid_property
     def open(self) -> int:
-        """Units neither fulfilled nor covered; zero once the backorder is closed."""
-        if self.status in (BackorderStatus.CANCELLED, BackorderStatus.FULFILLED):
+        """Units neither fulfilled nor covered; zero once the backorder is closed. In a query too."""
+        if self.status in CLOSED:
             return 0
         return self.quantity - self.fulfilled - self.covered
+
+    @open.inplace.expression
+    @classmethod
+    def _open_expression(cls) -> ColumnElement[int]:
+        return case((cls.status.in_(CLOSED), 0), else_=cls.quantity - cls.fulfilled - cls.covered)

@@ -39,6 +39,16 @@ class Plan(Base):
     reorders: Mapped[list[Reorder]] = relationship(back_populates="plan", order_by="Reorder.id")
     unmet: Mapped[list[PlanUnmet]] = relationship(order_by="PlanUnmet.id")
 
+    @property
+    def total_cost(self) -> Decimal:
+        return self.transfer_cost + self.reorder_cost
+
+    @property
+    def savings(self) -> Decimal:
+        """What buying every served unit outside would have cost, less what the plan costs (as the solver's
+        `PlanFigures.savings_cents`); negative where pooling costs more."""
+        return self.all_external_cost - self.total_cost
+
 
 class PlanUnmet(Base):
     """Demand of a (site, item) that neither pooling nor the supplier could serve in a plan."""

@@ -69,6 +69,24 @@ def not_found(what: str, key: object, field: str) -> PoolingError:
     return PoolingError(ErrorCode.NOT_FOUND, "No {what} {key}.", field, what=what, key=key)
 
 
+def expect_status(record: Any, status: enum.StrEnum, doing: str, field: str) -> None:
+    """INVALID_STATE unless the record (a transfer, a reorder) is in `status`: "Transfer 7 is shipped; only an
+    approved transfer can be cancelled." """
+    if record.status != status:
+        kind = type(record).__name__
+        raise PoolingError(
+            ErrorCode.INVALID_STATE,
+            "{kind} {record} is {now}; only {wanted} {what} can be {doing}.",
+            field,
+            kind=kind,
+            record=Ref.of(record),
+            now=record.status.lower(),
+            wanted=indefinite(status.lower()),
+            what=kind.lower(),
+            doing=doing,
+        )
+
+
 def indefinite(word: str) -> str:
     """`word` with its indefinite article: "an approved", "a shipped"."""
     return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"

@@ -27,13 +27,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, case, cast, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from models import Backorder, Item, Order, Reorder, ReorderStatus, Site, Transfer, TransferStatus
 from pooling.backorders import HAS_OPEN
 from pooling.errors import ErrorCode, PoolingError
 from pooling.moments import in_utc
+from pooling.money import cents_in_sql, from_cents
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ class _Counts:
             units_pooled=self.units_pooled,
             units_reordered=self.units_reordered,
             pooled_share=self.units_pooled / moved if moved else 0.0,
-            savings=(Decimal(self.saved_cents) / 100).quantize(Decimal("0.01")),
+            savings=from_cents(self.saved_cents),
         )
 
 
@@ -150,9 +151,7 @@ def scorecard(
         per_site(
             Backorder.site_id,
             Backorder.created_at,
-            select(Backorder.site_id, _total(Backorder.quantity - Backorder.fulfilled - Backorder.covered)).where(
-                Backorder.status.in_(HAS_OPEN)
-            ),
+            select(Backorder.site_id, _total(Backorder.open)).where(Backorder.status.in_(HAS_OPEN)),
         ),
         ("open_backorder_units",),
     )
@@ -164,7 +163,7 @@ def scorecard(
             select(
                 Transfer.to_site_id,
                 _total(received),
-                _total(received * _cents(Item.unit_cost) - Transfer.quantity * _cents(Transfer.unit_cost)),
+                _total(received * cents_in_sql(Item.unit_cost) - Transfer.quantity * cents_in_sql(Transfer.unit_cost)),
             )
             .join(Item, Item.id == Transfer.item_id)
             .where(Transfer.status == TransferStatus.RECEIVED),
@@ -187,8 +186,3 @@ def scorecard(
 def _total(expression: Any) -> Any:
     """SUM that is 0, not NULL, over no rows."""
     return func.coalesce(func.sum(expression), 0)
-
-
-def _cents(amount: Any) -> Any:
-    """A money column as whole cents, exact on PostgreSQL (numeric) and SQLite (which stores a float)."""
-    return cast(func.round(amount * 100), BigInteger)

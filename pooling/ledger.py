@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from models import Base, Movement, MovementReason, StockLevel
 from pooling.errors import ErrorCode, PoolingError, Ref, not_found
+from pooling.limits import check_ids
 
 Pair = tuple[int, int]  # (site id, item id)
 
@@ -29,6 +30,14 @@ def check_quantity(quantity: int, field: str = "quantity", *, positive: bool = T
         raise PoolingError(ErrorCode.INVALID_QUANTITY, f"The quantity must be positive, not {quantity}.", field)
     if abs(quantity) > MAX_QUANTITY:
         raise PoolingError(ErrorCode.INVALID_QUANTITY, f"The quantity must be at most {MAX_QUANTITY:,} units.", field)
+
+
+def check_received(quantity: int, field: str) -> None:
+    """A delivery booked in: zero (nothing arrived) or more, never negative nor over-large; checked before any
+    record is locked."""
+    if quantity < 0:
+        raise PoolingError(ErrorCode.INVALID_QUANTITY, "The received quantity cannot be negative.", field)
+    check_quantity(quantity, field, positive=False)
 
 
 Record = TypeVar("Record", bound=Base)
@@ -81,9 +90,6 @@ def lock_records(session: Session, model: type[Record], ids: Sequence[int]) -> d
     return {row.id: row for row in rows}  # type: ignore[attr-defined]
 
 
-MAX_IDS = 500  # records one call may act on
-
-
 def lock_with_levels(
     session: Session, model: type[Record], ids: Sequence[int], pairs_of: Callable[[Record], Iterable[Pair]]
 ) -> tuple[list[Record], dict[Pair, StockLevel]]:
@@ -94,8 +100,7 @@ def lock_with_levels(
     kind = model.__name__.lower()
     if not ids:
         raise PoolingError(ErrorCode.INVALID, f"Give at least one {kind} id.", "ids")
-    if len(ids) > MAX_IDS:
-        raise PoolingError(ErrorCode.INVALID, f"At most {MAX_IDS} {kind}s per call.", "ids")
+    check_ids(ids, "ids", f"{kind}s")
     found = {r.id: r for r in session.scalars(select(model).where(model.id.in_(list(ids))))}  # type: ignore[attr-defined]
     for record_id in ids:
         if record_id not in found:

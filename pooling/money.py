@@ -6,6 +6,9 @@ The one place where amounts are converted and written out (reports, tables, JSON
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, cast, func
 
 CENT = Decimal("0.01")
 
@@ -13,6 +16,11 @@ CENT = Decimal("0.01")
 def cents(amount: Decimal) -> int:
     """An amount in whole cents (the solver's integer costs)."""
     return int((amount * 100).to_integral_value())
+
+
+def cents_in_sql(amount: Any) -> Any:
+    """`cents` of a money column in a query, exact on PostgreSQL (numeric) and SQLite (which stores a float)."""
+    return cast(func.round(amount * 100), BigInteger)
 
 
 def from_cents(amount_cents: int) -> Decimal:

@@ -13,6 +13,7 @@ from pooling.errors import ErrorCode, PoolingError
 from pooling.history import Kind, changes, record
 from pooling.ledger import check_quantity
 from pooling.lookup import site_by_code
+from pooling.money import CENT
 
 MAX_MONEY = Decimal("9999999999.99")
 
@@ -31,7 +32,7 @@ def _money(value: Decimal | str, field: str) -> Decimal:
         amount = Decimal(str(value))
     except InvalidOperation:
         raise PoolingError(ErrorCode.INVALID, f'{field} must be a decimal amount such as "42.50".', field) from None
-    if not amount.is_finite() or amount < 0 or amount > MAX_MONEY or amount != amount.quantize(Decimal("0.01")):
+    if not amount.is_finite() or amount < 0 or amount > MAX_MONEY or amount != amount.quantize(CENT):
         raise PoolingError(
             ErrorCode.INVALID, f"{field} must be between 0 and {MAX_MONEY} with at most 2 decimals.", field
         )

@@ -12,10 +12,9 @@ from pooling.backorders import settle
 from pooling.errors import ErrorCode, PoolingError, Ref
 from pooling.history import Kind, record
 from pooling.ledger import check_quantity, lock_levels, lock_records, move
+from pooling.limits import MAX_REFERENCE, check_text
 from pooling.lookup import by_id, item_by_sku, site_by_code
 from pooling.moments import in_utc
-
-MAX_TEXT = 500
 
 
 @dataclass(frozen=True)
@@ -41,8 +40,7 @@ def place_order(
     check_quantity(quantity)
     if needed_by is not None:
         needed_by = in_utc(needed_by, "neededBy")
-    if reference is not None and len(reference) > 200:
-        raise PoolingError(ErrorCode.INVALID, "The reference is longer than 200 characters.", "reference")
+    check_text(reference, "reference", MAX_REFERENCE)
     site_row, item = site_by_code(session, site), item_by_sku(session, sku)
     if not site_row.active:
         raise PoolingError(ErrorCode.INVALID_STATE, f"Site {site_row.code} is not active.", "site")
@@ -88,8 +86,7 @@ def cancel_backorder(
     session: Session, backorder_id: int, reason: str | None = None, actor: str | None = None
 ) -> Backorder:
     """Cancel what is left of a backorder; shipments already covering it will serve the site's other needs."""
-    if reason is not None and len(reason) > MAX_TEXT:
-        raise PoolingError(ErrorCode.INVALID, f"The reason is longer than {MAX_TEXT} characters.", "reason")
+    check_text(reason, "reason")
     backorder = by_id(session, Backorder, backorder_id)
     lock_levels(session, [(backorder.site_id, backorder.item_id)])
     backorder = lock_records(session, Backorder, [backorder_id])[backorder_id]

@@ -10,10 +10,11 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import ColumnElement, Select, Table, func, select, text, update
+from sqlalchemy import ColumnElement, Row, Select, Table, func, select, text, update
 from sqlalchemy.orm import Session
 
 from models import (
@@ -42,7 +43,7 @@ from pooling.history import SYSTEM, Kind, record, record_all
 from pooling.money import cents
 from pooling.money import from_cents as money
 from pooling.solver import ItemDemand, Lanes, RegionPlan, RegionProblem, SolverError, solve_region
-from pooling.solver.problem import IntArray, floats, ints
+from pooling.solver.problem import IntArray, ReorderLine, TransferLine, floats, ints
 from pooling.transfers import COMMITTED
 
 
@@ -138,39 +139,22 @@ def _read_problem(
         # every row is wanted, so plan for all of them.
         session.execute(text("SET LOCAL cursor_tuple_fraction = 1.0"))
     region_sites = select(Site.id).where(Site.region == region, Site.active)
-    open_quantity = Backorder.quantity - Backorder.fulfilled - Backorder.covered
     waiting = (
         Backorder.site_id.in_(region_sites),
         Backorder.status.in_(HAS_OPEN),
-        open_quantity > 0,
+        Backorder.open > 0,
         *((Backorder.item_id.in_(list(scope)),) if scope is not None else ()),
     )
     needed_items = select(Backorder.item_id).where(*waiting).distinct()
     backorders = _columns(
         session,
-        select(Backorder.item_id, Backorder.id, Backorder.site_id, open_quantity, priority_rank, Backorder.needed_by)
+        select(Backorder.item_id, Backorder.id, Backorder.site_id, Backorder.open, priority_rank, Backorder.needed_by)
         .where(*waiting)
         .order_by(Backorder.item_id, Backorder.site_id, Backorder.id),
         times=(5,),
     )
-    spare = _columns(
-        session,
-        select(StockLevel.item_id, StockLevel.site_id, SPARE)
-        .where(StockLevel.site_id.in_(region_sites), StockLevel.item_id.in_(needed_items), SPARE > 0)
-        .order_by(StockLevel.item_id, StockLevel.site_id),
-    )
-    # A site that waits for the item gives none of it. Filtered here, not by NOT EXISTS in SQL: PostgreSQL
-    # estimates that anti-join at one row and plans a nested loop over every donor and item.
-    waits = _columns(
-        session,
-        select(Backorder.item_id, Backorder.site_id)
-        .where(Backorder.site_id.in_(region_sites), Backorder.item_id.in_(needed_items), Backorder.status.in_(WAITING))
-        .distinct(),
-    )
-    pair = (spare[0] << 32) | spare[1]
-    gives = ~np.isin(pair, (waits[0] << 32) | waits[1])
-    donors = [column[gives] for column in spare]
-    committed = _columns(
+    donors = _donors(session, region_sites, needed_items)
+    committed = _columns(  # (item, lane, units) of approved and shipped transfers: lane capacity already used
         session,
         select(Transfer.item_id, Transfer.lane_id, func.sum(Transfer.quantity))
         .where(Transfer.status.in_(COMMITTED), Transfer.item_id.in_(needed_items))
@@ -187,12 +171,47 @@ def _read_problem(
         .where(Lane.active, Lane.from_site_id.in_(region_sites), Lane.to_site_id.in_(region_sites))
         .order_by(Lane.id)
     ).all()
+    return RegionProblem(
+        lanes=Lanes.of([(i, f, t, cents(c), h, cap) for i, f, t, c, h, cap in lanes]),
+        items=_demands(items, backorders, donors, committed),
+        mode=mode.value,
+        now=now.timestamp(),
+    )
 
+
+def _donors(session: Session, region_sites: Select[Any], needed_items: Select[Any]) -> list[np.ndarray]:
+    """(item, site, surplus) of the region's sites that can spare a needed item, sorted by item."""
+    spare = _columns(
+        session,
+        select(StockLevel.item_id, StockLevel.site_id, SPARE)
+        .where(StockLevel.site_id.in_(region_sites), StockLevel.item_id.in_(needed_items), SPARE > 0)
+        .order_by(StockLevel.item_id, StockLevel.site_id),
+    )
+    # A site that waits for the item gives none of it. Filtered here, not by NOT EXISTS in SQL: PostgreSQL
+    # estimates that anti-join at one row and plans a nested loop over every donor and item.
+    waits = _columns(
+        session,
+        select(Backorder.item_id, Backorder.site_id)
+        .where(Backorder.site_id.in_(region_sites), Backorder.item_id.in_(needed_items), Backorder.status.in_(WAITING))
+        .distinct(),
+    )
+    pair = (spare[0] << 32) | spare[1]
+    gives = ~np.isin(pair, (waits[0] << 32) | waits[1])
+    return [column[gives] for column in spare]
+
+
+def _demands(
+    items: Sequence[Row[int, Decimal, bool, int]],
+    backorders: list[np.ndarray],
+    donors: list[np.ndarray],
+    committed: list[np.ndarray],
+) -> list[ItemDemand]:
+    """One demand per item: its rows of each read, split off by item (all reads are sorted by item)."""
     item_ids = ints([row.id for row in items])
     bo = _split(item_ids, *backorders)
     give = _split(item_ids, donors[0], donors[1], donors[2])
     used = _split(item_ids, committed[0], committed[1], committed[2])
-    demands = [
+    return [
         ItemDemand(
             item_id=item.id,
             price_cents=cents(item.unit_cost),
@@ -210,12 +229,6 @@ def _read_problem(
         )
         for k, item in enumerate(items)
     ]
-    return RegionProblem(
-        lanes=Lanes.of([(i, f, t, cents(c), h, cap) for i, f, t, c, h, cap in lanes]),
-        items=demands,
-        mode=mode.value,
-        now=now.timestamp(),
-    )
 
 
 READ_CHUNK_ROWS = 100_000
@@ -271,19 +284,46 @@ def _plan(
     )
 
 
+# The columns of a suggested transfer and reorder, as `_suggested_transfer` and `_suggested_reorder` give them.
+TRANSFER_COLUMNS = (
+    "lane_id",
+    "from_site_id",
+    "to_site_id",
+    "item_id",
+    "quantity",
+    "unit_cost",
+    "lead_time_hours",
+    "status",
+)
+REORDER_COLUMNS = ("site_id", "item_id", "quantity", "unit_cost", "status")
+
+
+def _suggested_transfer(t: TransferLine) -> tuple[Any, ...]:
+    return (
+        t.lane_id,
+        t.from_site,
+        t.to_site,
+        t.item_id,
+        t.quantity,
+        money(t.unit_cost_cents),
+        t.lead_hours,
+        TransferStatus.SUGGESTED,
+    )
+
+
+def _suggested_reorder(r: ReorderLine) -> tuple[Any, ...]:
+    return (r.site, r.item_id, r.quantity, money(r.unit_cost_cents), ReorderStatus.SUGGESTED)
+
+
 def _add_suggestions(session: Session, plan: Plan, solved: RegionPlan, sites: dict[int, Site]) -> None:
     """A dry run's suggestions as objects that are never stored, for the caller to read."""
     items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_([p.item_id for p in solved.items])))}
     plan.transfers = [
         Transfer(
-            lane_id=t.lane_id,
+            **dict(zip(TRANSFER_COLUMNS, _suggested_transfer(t), strict=True)),
             from_site=sites[t.from_site],
             to_site=sites[t.to_site],
             item=items[t.item_id],
-            quantity=t.quantity,
-            unit_cost=money(t.unit_cost_cents),
-            lead_time_hours=t.lead_hours,
-            status=TransferStatus.SUGGESTED,
             created_at=plan.created_at,
             allocations=[TransferAllocation(backorder_id=a.backorder_id, quantity=a.quantity) for a in t.allocations],
         )
@@ -291,11 +331,9 @@ def _add_suggestions(session: Session, plan: Plan, solved: RegionPlan, sites: di
     ]
     plan.reorders = [
         Reorder(
+            **dict(zip(REORDER_COLUMNS, _suggested_reorder(r), strict=True)),
             site=sites[r.site],
             item=items[r.item_id],
-            quantity=r.quantity,
-            unit_cost=money(r.unit_cost_cents),
-            status=ReorderStatus.SUGGESTED,
             created_at=plan.created_at,
             allocations=[ReorderAllocation(backorder_id=a.backorder_id, quantity=a.quantity) for a in r.allocations],
         )
@@ -306,60 +344,11 @@ def _add_suggestions(session: Session, plan: Plan, solved: RegionPlan, sites: di
 
 def _save_suggestions(session: Session, plan: Plan, solved: RegionPlan) -> None:
     """Write a saved plan's suggestions in bulk: ids reserved first, then one COPY or executemany per table."""
-    at, transfers, reorders = plan.created_at, solved.transfers, solved.reorders
-    transfer_ids = reserve_ids(session, _table(Transfer), len(transfers))
-    insert_rows(
-        session,
-        _table(Transfer),
-        (
-            "id",
-            "plan_id",
-            "lane_id",
-            "from_site_id",
-            "to_site_id",
-            "item_id",
-            "quantity",
-            "unit_cost",
-            "lead_time_hours",
-            "status",
-            "created_at",
-        ),
-        [
-            (
-                i,
-                plan.id,
-                t.lane_id,
-                t.from_site,
-                t.to_site,
-                t.item_id,
-                t.quantity,
-                money(t.unit_cost_cents),
-                t.lead_hours,
-                TransferStatus.SUGGESTED,
-                at,
-            )
-            for i, t in zip(transfer_ids, transfers, strict=True)
-        ],
+    _insert_suggested(
+        session, plan, Transfer, TRANSFER_COLUMNS, [_suggested_transfer(t) for t in solved.transfers], solved.transfers
     )
-    allocations = [
-        (i, a.backorder_id, a.quantity) for i, t in zip(transfer_ids, transfers, strict=True) for a in t.allocations
-    ]
-    insert_rows(session, _table(TransferAllocation), ("transfer_id", "backorder_id", "quantity"), allocations)
-    reorder_ids = reserve_ids(session, _table(Reorder), len(reorders))
-    insert_rows(
-        session,
-        _table(Reorder),
-        ("id", "plan_id", "site_id", "item_id", "quantity", "unit_cost", "status", "created_at"),
-        [
-            (i, plan.id, r.site, r.item_id, r.quantity, money(r.unit_cost_cents), ReorderStatus.SUGGESTED, at)
-            for i, r in zip(reorder_ids, reorders, strict=True)
-        ],
-    )
-    insert_rows(
-        session,
-        _table(ReorderAllocation),
-        ("reorder_id", "backorder_id", "quantity"),
-        [(i, a.backorder_id, a.quantity) for i, r in zip(reorder_ids, reorders, strict=True) for a in r.allocations],
+    _insert_suggested(
+        session, plan, Reorder, REORDER_COLUMNS, [_suggested_reorder(r) for r in solved.reorders], solved.reorders
     )
     insert_rows(
         session,
@@ -368,6 +357,32 @@ def _save_suggestions(session: Session, plan: Plan, solved: RegionPlan) -> None:
         [(plan.id, u.site, u.item_id, u.quantity) for u in solved.unmet],
     )
     session.expire(plan, ["transfers", "reorders", "unmet"])
+
+
+def _insert_suggested(
+    session: Session,
+    plan: Plan,
+    model: type[Transfer] | type[Reorder],
+    columns: tuple[str, ...],
+    values: list[tuple[Any, ...]],
+    lines: Sequence[TransferLine | ReorderLine],
+) -> None:
+    """Suggested transfers (or reorders) of the plan, then what each covers of which backorder."""
+    ids = reserve_ids(session, _table(model), len(values))
+    at = plan.created_at
+    insert_rows(
+        session,
+        _table(model),
+        ("id", "plan_id", *columns, "created_at"),
+        [(i, plan.id, *row, at) for i, row in zip(ids, values, strict=True)],
+    )
+    allocation, key = (TransferAllocation, "transfer_id") if model is Transfer else (ReorderAllocation, "reorder_id")
+    insert_rows(
+        session,
+        _table(allocation),
+        (key, "backorder_id", "quantity"),
+        [(i, a.backorder_id, a.quantity) for i, line in zip(ids, lines, strict=True) for a in line.allocations],
+    )
 
 
 def _table(model: type[Base]) -> Table:

@@ -9,34 +9,21 @@ from sqlalchemy.orm import Session
 
 from models import MovementReason, Reorder, ReorderStatus, StockLevel, utcnow
 from pooling.backorders import arrive, cover
-from pooling.errors import ErrorCode, PoolingError, Ref, indefinite
+from pooling.errors import ErrorCode, PoolingError, Ref, expect_status
 from pooling.history import Kind, record
-from pooling.ledger import Pair, check_quantity, lock_with_levels, move
-from pooling.orders import MAX_TEXT
+from pooling.ledger import Pair, check_received, lock_with_levels, move
+from pooling.limits import check_text
 
 
 def _locked(session: Session, ids: Sequence[int]) -> tuple[list[Reorder], dict[Pair, StockLevel]]:
     return lock_with_levels(session, Reorder, ids, lambda r: [(r.site_id, r.item_id)])
 
 
-def _expect(reorder: Reorder, status: ReorderStatus, doing: str, field: str) -> None:
-    if reorder.status != status:
-        raise PoolingError(
-            ErrorCode.INVALID_STATE,
-            "Reorder {reorder} is {now}; only {wanted} reorder can be {doing}.",
-            field,
-            reorder=Ref.of(reorder),
-            now=reorder.status.lower(),
-            wanted=indefinite(status.lower()),
-            doing=doing,
-        )
-
-
 def approve_reorders(session: Session, ids: Sequence[int], actor: str | None = None) -> list[Reorder]:
     """Order from the supplier, all or none: the reorders cover their backorders until the goods arrive."""
     reorders, _ = _locked(session, ids)
     for reorder in reorders:
-        _expect(reorder, ReorderStatus.SUGGESTED, "approved", "ids")
+        expect_status(reorder, ReorderStatus.SUGGESTED, "approved", "ids")
         if not reorder.item.purchasable:
             raise PoolingError(
                 ErrorCode.STALE_SUGGESTION,
@@ -67,11 +54,10 @@ def approve_reorders(session: Session, ids: Sequence[int], actor: str | None = N
 def reject_reorders(
     session: Session, ids: Sequence[int], reason: str | None = None, actor: str | None = None
 ) -> list[Reorder]:
-    if reason is not None and len(reason) > MAX_TEXT:
-        raise PoolingError(ErrorCode.INVALID, f"The reason is longer than {MAX_TEXT} characters.", "reason")
+    check_text(reason, "reason")
     reorders, _ = _locked(session, ids)
     for reorder in reorders:
-        _expect(reorder, ReorderStatus.SUGGESTED, "rejected", "ids")
+        expect_status(reorder, ReorderStatus.SUGGESTED, "rejected", "ids")
         reorder.status = ReorderStatus.REJECTED
         reorder.note = reason
         reorder.closed_at = utcnow()
@@ -81,11 +67,9 @@ def reject_reorders(
 
 def receive_reorder(session: Session, reorder_id: int, quantity_received: int, actor: str | None = None) -> Reorder:
     """Book a delivery in (it may differ from what was ordered); it fills the covered backorders first."""
-    if quantity_received < 0:
-        raise PoolingError(ErrorCode.INVALID_QUANTITY, "The received quantity cannot be negative.", "quantityReceived")
-    check_quantity(quantity_received, "quantityReceived", positive=False)
+    check_received(quantity_received, "quantityReceived")
     (reorder,), levels = _locked(session, [reorder_id])
-    _expect(reorder, ReorderStatus.ORDERED, "received", "id")
+    expect_status(reorder, ReorderStatus.ORDERED, "received", "id")
     level = levels[(reorder.site_id, reorder.item_id)]
     if quantity_received:
         move(session, level, quantity_received, MovementReason.PURCHASE_RECEIPT, actor, reorder_id=reorder.id)

@@ -9,8 +9,8 @@ from pooling.backorders import fill_from_shelf
 from pooling.errors import ErrorCode, PoolingError
 from pooling.history import Kind, changes, record
 from pooling.ledger import check_quantity, lock_levels, move
+from pooling.limits import check_text
 from pooling.lookup import item_by_sku, site_by_code
-from pooling.orders import MAX_TEXT
 
 # Reasons a site may record itself, and the sign each takes (+1 in, -1 out, 0 either).
 SITE_REASONS = {
@@ -37,8 +37,7 @@ def record_movement(
             ErrorCode.INVALID, f"{reason} movements are made by the service itself; use one of {allowed}.", "reason"
         )
     check_quantity(quantity, positive=False)
-    if note is not None and len(note) > MAX_TEXT:
-        raise PoolingError(ErrorCode.INVALID, f"The note is longer than {MAX_TEXT} characters.", "note")
+    check_text(note, "note")
     sign = SITE_REASONS[reason]
     if quantity == 0 or quantity * sign < 0:
         wanted = {1: "positive", -1: "negative", 0: "non-zero"}[sign]

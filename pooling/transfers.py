@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from models import Lane, MovementReason, StockLevel, Transfer, TransferStatus, utcnow
 from pooling.backorders import arrive, cover, fill_from_shelf, is_waiting, surplus, uncover
-from pooling.errors import ErrorCode, PoolingError, Ref, indefinite
+from pooling.errors import ErrorCode, PoolingError, Ref, expect_status
 from pooling.history import Kind, record
-from pooling.ledger import Pair, check_quantity, lock_with_levels, move
-from pooling.orders import MAX_TEXT
+from pooling.ledger import Pair, check_received, lock_with_levels, move
+from pooling.limits import check_text
 
 # Approved or in transit: the units use lane capacity, cover backorders and are on their way to the recipient.
 COMMITTED = (TransferStatus.APPROVED, TransferStatus.SHIPPED)
@@ -28,24 +28,11 @@ def _locked(session: Session, ids: Sequence[int]) -> tuple[list[Transfer], dict[
     return lock_with_levels(session, Transfer, ids, lambda t: [(t.from_site_id, t.item_id), (t.to_site_id, t.item_id)])
 
 
-def _expect(transfer: Transfer, status: TransferStatus, doing: str, field: str = "id") -> None:
-    if transfer.status != status:
-        raise PoolingError(
-            ErrorCode.INVALID_STATE,
-            "Transfer {transfer} is {now}; only {wanted} transfer can be {doing}.",
-            field,
-            transfer=Ref.of(transfer),
-            now=transfer.status.lower(),
-            wanted=indefinite(status.lower()),
-            doing=doing,
-        )
-
-
 def approve_transfers(session: Session, ids: Sequence[int], actor: str | None = None) -> list[Transfer]:
     """Approve all of them or none, checked against the stock, backorders and lanes as they are now."""
     transfers, levels = _locked(session, ids)
     for transfer in transfers:
-        _expect(transfer, TransferStatus.SUGGESTED, "approved", "ids")
+        expect_status(transfer, TransferStatus.SUGGESTED, "approved", "ids")
         _check_lane(session, transfer)
         for allocation in transfer.allocations:
             backorder = allocation.backorder
@@ -119,11 +106,10 @@ def _check_lane(session: Session, transfer: Transfer) -> None:
 def reject_transfers(
     session: Session, ids: Sequence[int], reason: str | None = None, actor: str | None = None
 ) -> list[Transfer]:
-    if reason is not None and len(reason) > MAX_TEXT:
-        raise PoolingError(ErrorCode.INVALID, f"The reason is longer than {MAX_TEXT} characters.", "reason")
+    check_text(reason, "reason")
     transfers, _ = _locked(session, ids)
     for transfer in transfers:
-        _expect(transfer, TransferStatus.SUGGESTED, "rejected", "ids")
+        expect_status(transfer, TransferStatus.SUGGESTED, "rejected", "ids")
         transfer.status = TransferStatus.REJECTED
         transfer.note = reason
         transfer.closed_at = utcnow()
@@ -133,7 +119,7 @@ def reject_transfers(
 
 def ship_transfer(session: Session, transfer_id: int, actor: str | None = None) -> Transfer:
     (transfer,), levels = _locked(session, [transfer_id])
-    _expect(transfer, TransferStatus.APPROVED, "shipped")
+    expect_status(transfer, TransferStatus.APPROVED, "shipped", "id")
     donor = levels[(transfer.from_site_id, transfer.item_id)]
     donor.reserved -= transfer.quantity
     move(session, donor, -transfer.quantity, MovementReason.TRANSFER_OUT, actor, transfer_id=transfer.id)
@@ -145,10 +131,10 @@ def ship_transfer(session: Session, transfer_id: int, actor: str | None = None) 
 
 def receive_transfer(session: Session, transfer_id: int, quantity_received: int, actor: str | None = None) -> Transfer:
     """Book the shipment in; what did not arrive is written off as a loss and its backorders reopen."""
-    check_quantity(quantity_received, "quantityReceived", positive=False)
+    check_received(quantity_received, "quantityReceived")
     (transfer,), levels = _locked(session, [transfer_id])
-    _expect(transfer, TransferStatus.SHIPPED, "received")
-    if not 0 <= quantity_received <= transfer.quantity:
+    expect_status(transfer, TransferStatus.SHIPPED, "received", "id")
+    if quantity_received > transfer.quantity:
         raise PoolingError(
             ErrorCode.INVALID_QUANTITY,
             "Transfer {transfer} shipped {quantity} unit(s); received must be 0 to {quantity}.",
@@ -174,10 +160,9 @@ def cancel_transfer(
     session: Session, transfer_id: int, reason: str | None = None, actor: str | None = None
 ) -> Transfer:
     """Call off an approved transfer before it ships: the donor's units and the backorders are free again."""
-    if reason is not None and len(reason) > MAX_TEXT:
-        raise PoolingError(ErrorCode.INVALID, f"The reason is longer than {MAX_TEXT} characters.", "reason")
+    check_text(reason, "reason")
     (transfer,), levels = _locked(session, [transfer_id])
-    _expect(transfer, TransferStatus.APPROVED, "cancelled")
+    expect_status(transfer, TransferStatus.APPROVED, "cancelled", "id")
     donor = levels[(transfer.from_site_id, transfer.item_id)]
     donor.reserved -= transfer.quantity
     for allocation in transfer.allocations:

@@ -132,9 +132,7 @@ def paginate(
     descending: bool = False,
 ) -> Connection[T]:
     """Keyset pagination on an integer key (`id`), `first` at most MAX_PAGE."""
-    size = DEFAULT_PAGE if first is None else first
-    if not 0 <= size <= MAX_PAGE:
-        raise ValueError(f"first must be between 0 and {MAX_PAGE}.")
+    size = _page_size(first)
     start = _after(after)
     if after is not None:
         query = query.where(key < start if descending else key > start)
@@ -150,3 +148,18 @@ def paginate(
             end_cursor=edges[-1].cursor if edges else None,
         ),
     )
+
+
+def empty_page(first: int | None, after: str | None) -> Connection[Any]:
+    """The page of a list the caller may not see, its arguments checked as `paginate` checks them, with no query."""
+    _page_size(first)
+    _after(after)
+    page_info = PageInfo(has_next_page=False, has_previous_page=after is not None, start_cursor=None, end_cursor=None)
+    return Connection(edges=[], page_info=page_info)
+
+
+def _page_size(first: int | None) -> int:
+    size = DEFAULT_PAGE if first is None else first
+    if not 0 <= size <= MAX_PAGE:
+        raise ValueError(f"first must be between 0 and {MAX_PAGE}.")
+    return size

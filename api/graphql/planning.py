@@ -17,6 +17,7 @@ from api.graphql.base import (
     ReorderStatusEnum,
     TransferStatusEnum,
     UserError,
+    empty_page,
     paginate,
     pk_of,
 )
@@ -26,11 +27,10 @@ from models import Plan as PlanRow
 from models import PlanMode, Role, Site
 from models import Reorder as ReorderRow
 from models import Transfer as TransferRow
-from pooling import ledger, reorders, transfers
 from pooling import rebalance as rebalancing
+from pooling import reorders, transfers
 from pooling.errors import ErrorCode, PoolingError
-
-MAX_IDS = ledger.MAX_IDS
+from pooling.limits import check_ids
 
 
 @strawberry.input
@@ -122,8 +122,7 @@ def _transfer_visible(caller: Caller, row: TransferRow) -> bool:
 
 def transfers_in_scope(session: Session, caller: Caller, ids: Sequence[str], field: str = "ids") -> list[int]:
     """Primary keys of transfers the caller may see; any other id answers NOT_FOUND, as a missing one would."""
-    if len(ids) > MAX_IDS:
-        raise PoolingError(ErrorCode.INVALID, f"At most {MAX_IDS} ids per call.", field)
+    check_ids(ids, field)
     pks = []
     for value in ids:
         row = session.get(TransferRow, pk_of(value, "Transfer", field))
@@ -134,8 +133,7 @@ def transfers_in_scope(session: Session, caller: Caller, ids: Sequence[str], fie
 
 
 def reorders_in_scope(session: Session, caller: Caller, ids: Sequence[str], field: str = "ids") -> list[int]:
-    if len(ids) > MAX_IDS:
-        raise PoolingError(ErrorCode.INVALID, f"At most {MAX_IDS} ids per call.", field)
+    check_ids(ids, field)
     pks = []
     for value in ids:
         row = session.get(ReorderRow, pk_of(value, "Reorder", field))
@@ -212,7 +210,7 @@ class PlanningQuery:
     ) -> Connection[Plan]:
         def work(session: Session, caller: Caller) -> Connection[Plan]:
             if not may_coordinate(caller, region):
-                return paginate(session, select(PlanRow).where(PlanRow.id < 0), PlanRow.id, first, after, Plan.of)
+                return empty_page(first, after)
             query = select(PlanRow).where(PlanRow.region == region)
             return paginate(session, query, PlanRow.id, first, after, Plan.of, descending=True)
 
@@ -225,8 +223,8 @@ class PlanningMutation:
     async def rebalance(self, info: strawberry.Info, input: RebalanceInput) -> RebalancePayload:
         def work(session: Session, caller: Caller) -> RebalancePayload:
             require_coordinator(caller, input.region)
-            if input.skus is not None and len(input.skus) > MAX_IDS:
-                raise PoolingError(ErrorCode.INVALID, f"At most {MAX_IDS} skus per call.", "skus")
+            if input.skus is not None:
+                check_ids(input.skus, "skus", "skus")
             started = time.perf_counter()
             row = rebalancing.rebalance(
                 session, input.region, PlanMode(input.mode), input.skus, input.dry_run, caller.actor

@@ -1,6 +1,6 @@
-"""Text the database can store: no NUL character (PostgreSQL refuses it in text) and no unpaired surrogate (it is
-not UTF-8). A request that carries such a string, in a variable or a literal, is refused as a whole before any
-resolver runs, on every database alike, like any other value of the wrong type."""
+"""Text the database can store (`pooling.limits.storable`): a request that carries any other string, in a variable
+or a literal, is refused as a whole before any resolver runs, on every database alike, like any other value of the
+wrong type."""
 
 from __future__ import annotations
 
@@ -10,17 +10,9 @@ from typing import Any
 from graphql import ExecutionResult, GraphQLError, StringValueNode, Visitor, visit
 from strawberry.extensions import SchemaExtension
 
+from pooling.limits import storable
+
 MESSAGE = "Text cannot contain NUL (\\u0000) characters or unpaired surrogates."
-
-
-def storable(text: str) -> bool:
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _strings(value: Any) -> Iterator[str]:

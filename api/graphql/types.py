@@ -304,8 +304,8 @@ class Transfer(Node):
         if self.known_allocations is not None:
             allocations = self.known_allocations
         else:
-            rows = await info.context.loaders.transfer_allocations.load(self.pk)
-            allocations = [Allocation(quantity=a.quantity, backorder_id=a.backorder_id) for a in rows]
+            stored = await info.context.loaders.transfer_allocations.load(self.pk)
+            allocations = [Allocation(quantity=a.quantity, backorder_id=a.backorder_id) for a in stored]
         # The receiving site's backorders are its own records: the sending site sees the transfer, not them.
         seen = await asyncio.gather(*(_may_see_backorder(info, a.backorder_id) for a in allocations))
         return [a for a, visible in zip(allocations, seen, strict=True) if visible]
@@ -419,7 +419,6 @@ class Plan(Node):
 
     @classmethod
     def of(cls, row: rows.Plan) -> Plan:
-        total = row.transfer_cost + row.reorder_cost
         return cls(
             id=global_id("Plan", row.id) if row.id else global_id(DRY_RUN + "Plan", 1),
             region=row.region,
@@ -433,9 +432,9 @@ class Plan(Node):
                 units_unmet=row.units_unmet,
                 transfer_cost=row.transfer_cost,
                 reorder_cost=row.reorder_cost,
-                total_cost=total,
+                total_cost=row.total_cost,
                 all_external_cost=row.all_external_cost,
-                savings=row.all_external_cost - total,
+                savings=row.savings,
                 solve_millis=row.solve_millis,
                 nodes=row.nodes,
                 arcs=row.arcs,

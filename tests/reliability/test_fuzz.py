@@ -37,7 +37,7 @@ from api.app import MAX_BODY_BYTES
 from models.db import Database
 from pooling.audit import audit
 from pooling.errors import ErrorCode
-from pooling.ledger import MAX_IDS
+from pooling.limits import MAX_IDS
 from tests.api.conftest import Client
 from tests.reliability.snapshot import snapshot
 from tests.reliability.test_misuse import MUTATIONS, document, records, world  # noqa: F401 - fixtures

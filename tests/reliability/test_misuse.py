@@ -20,7 +20,7 @@ from models import Backorder, StockLevel
 from models.db import Database
 from pooling import network
 from pooling.audit import audit
-from pooling.ledger import MAX_IDS
+from pooling.limits import MAX_IDS
 from tests.api.conftest import Client, clients_by_role, operations
 from tests.factories import build_network, receive
 from tests.reliability.snapshot import snapshot

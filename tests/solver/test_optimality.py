@@ -1,6 +1,6 @@
 """The solver's plans are optimal: compared on random small instances with an independent MILP (scipy/HiGHS).
 
-The test writes its own formulation of the model in DESIGN.md ("Rebalancing (the solver)"):
+The test writes its own formulation of the model in the README ("Rebalancing (the solver)"):
 x[lane, backorder] = units over a lane to a backorder at the lane's destination, y[backorder] = units
 bought (or left unmet when the item cannot be bought). Per donor, units out <= surplus; per lane, units
 <= capacity left after what is committed; per backorder, pooled + y = open. Real cost = money + lateness
