@@ -189,8 +189,7 @@ def _all_regions(database: Database) -> list[str]:
 
 
 def _plan_summary(plan: Plan) -> report.PlanSummary:
-    """The plan's figures: the one place here that works out its total cost and savings."""
-    total = plan.transfer_cost + plan.reorder_cost
+    """The plan's figures (its total cost and savings are the Plan's own)."""
     return report.PlanSummary(
         units_requested=plan.units_requested,
         units_by_transfer=plan.units_by_transfer,
@@ -198,9 +197,9 @@ def _plan_summary(plan: Plan) -> report.PlanSummary:
         units_unmet=plan.units_unmet,
         transfer_cost=plan.transfer_cost,
         reorder_cost=plan.reorder_cost,
-        total_cost=total,
+        total_cost=plan.total_cost,
         all_external_cost=plan.all_external_cost,
-        savings=plan.all_external_cost - total,
+        savings=plan.savings,
         solve_millis=plan.solve_millis,
     )
 
