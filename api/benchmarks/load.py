@@ -13,33 +13,27 @@ backorders; the product never lets stock run negative (`stockpool check` stays c
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import math
 import os
 import random
 import re
 import secrets
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import httpx
-from sqlalchemy import insert
+import numpy as np
 
-from api.cli.console import EXIT_USAGE
-from models import Movement, MovementReason, Role, StockLevel
+from api.benchmarks.server import ServerProcess
+from models import Role, utcnow
 from models.db import Database
 from pooling import network
 from pooling.access import create_token
+from pooling.ledger import MovementBatch, open_levels
 
 # The two operations, as clients send them (copied from examples/operations.graphql; api/ does not read examples/).
 PLACE_ORDER = """
@@ -203,7 +197,8 @@ class LoadReport:
 
 
 def prepare(db: Database, sites: int, items: int, stock: int = 1000, run_id: str | None = None) -> Dataset:
-    """A new region with `sites` x `items` stock levels of `stock` units each (a RECEIPT movement per level)."""
+    """A new region with `sites` x `items` stock levels of `stock` units each (a RECEIPT movement per level, written
+    in bulk through the ledger)."""
     if sites < 1 or items < 1:
         raise ValueError("need at least one site and one item")
     run_id = run_id or secrets.token_hex(3)
@@ -216,173 +211,13 @@ def prepare(db: Database, sites: int, items: int, stock: int = 1000, run_id: str
             network.create_item(s, sku, f"load item {sku}", Decimal("10.00") + k % 90, supplier_lead_time_days=7).id
             for k, sku in enumerate(skus)
         ]
-        pairs = [(site, item) for site in site_ids for item in item_ids]
-        for start in range(0, len(pairs), 5000):
-            chunk = pairs[start : start + 5000]
-            s.execute(
-                insert(StockLevel.__table__),  # type: ignore[arg-type]
-                [
-                    {
-                        "site_id": site,
-                        "item_id": item,
-                        "on_hand": stock,
-                        "reserved": 0,
-                        "safety_stock": 0,
-                        "reorder_point": 0,
-                        "version": 1,
-                    }
-                    for site, item in chunk
-                ],
-            )
-            s.execute(
-                insert(Movement.__table__),  # type: ignore[arg-type]
-                [
-                    {
-                        "site_id": site,
-                        "item_id": item,
-                        "quantity": stock,
-                        "reason": MovementReason.RECEIPT,
-                        "actor": "load generator",
-                        "note": f"load run {run_id}",
-                    }
-                    for site, item in chunk
-                ],
-            )
+        site, item = np.meshgrid(np.array(site_ids), np.array(item_ids), indexing="ij")
+        every = np.arange(site.size)
+        receipts = [MovementBatch(every, np.full(site.size, stock))] if stock else []
+        open_levels(s, site.ravel(), item.ravel(), receipts, "load generator", utcnow(), note=f"load run {run_id}")
         site_tokens = {code: create_token(s, f"load {code}", Role.SITE, site=code)[1] for code in codes}
         coordinator = create_token(s, f"load {region}", Role.COORDINATOR, region=region)[1]
     return Dataset(run_id, region, codes, skus, site_tokens, coordinator, stock)
-
-
-# --- the server, in its own process ---------------------------------------------------------------------------
-
-_SERVE = """
-import sys
-from api.cli.bench_api import serve_forever
-serve_forever(sys.argv[1], int(sys.argv[2]), sys.argv[3] or None)
-"""
-
-
-def serve_forever(url: str, port: int, profile: str | None = None) -> None:
-    """Run the service on 127.0.0.1:port until SIGINT/SIGTERM (the server process of `run_load`).
-
-    With `profile`, every thread (the event loop and each request's database thread) runs under cProfile, timed in
-    CPU seconds (time spent waiting for the database, a lock or the GIL is left out), and the merged statistics
-    are written to that file at shutdown.
-    """
-    import logging
-
-    import uvicorn
-
-    from api.app import create_app
-
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    db = Database(url)
-    config = uvicorn.Config(
-        create_app(db, graphiql=False), host="127.0.0.1", port=port, log_level="warning", access_log=False
-    )
-    server = uvicorn.Server(config)
-    if profile is None:
-        server.run()
-    else:
-        _profiled(server.run, profile)
-    db.dispose()
-
-
-def _profiled(run: Any, path: str) -> None:
-    import cProfile
-    import pstats
-    import threading
-
-    lock = threading.Lock()
-    profiles: list[cProfile.Profile] = []
-    original = threading.Thread.run
-
-    def profiled_run(self: threading.Thread) -> None:
-        profile = cProfile.Profile(time.thread_time)
-        profile.enable()
-        try:
-            original(self)
-        finally:
-            profile.disable()
-            with lock:
-                profiles.append(profile)
-
-    threading.Thread.run = profiled_run  # type: ignore[method-assign]
-    main = cProfile.Profile(time.thread_time)
-    main.enable()
-    try:
-        run()
-    finally:
-        main.disable()
-        threading.Thread.run = original  # type: ignore[method-assign]
-        stats = pstats.Stats(main)
-        with lock:
-            for profile in profiles:
-                stats.add(profile)
-        stats.dump_stats(path)
-
-
-class ServerProcess:
-    """`serve_forever` in a child Python process on a free loopback port; stopped with SIGINT (graceful)."""
-
-    def __init__(self, url: str, log: IO[str], profile: str | None = None) -> None:
-        self.url = url
-        self.profile = profile
-        self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
-        self.base = ""
-
-    def start(self, timeout: float = 60) -> str:
-        for _ in range(3):  # the free port may be taken between the probe and the bind: try another
-            port = _free_port()
-            self.process = subprocess.Popen(
-                [sys.executable, "-c", _SERVE, self.url, str(port), self.profile or ""],
-                stdout=self.log,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-            self.base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + timeout
-            with httpx.Client(base_url=self.base, timeout=5) as http:
-                while time.monotonic() < deadline and self.process.poll() is None:
-                    try:
-                        if http.get("/readyz").status_code == 200:
-                            return self.base
-                    except httpx.TransportError:
-                        pass
-                    time.sleep(0.1)
-            self.stop()
-        raise RuntimeError(f"the server did not start:\n{self.output()[-4000:]}")
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-    def cpu_seconds(self) -> float | None:
-        """The server process's CPU time so far (user + system, all threads), where /proc tells it."""
-        if self.process is None:
-            return None
-        try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (fields 14, 15)
-
-    def output(self) -> str:
-        self.log.seek(0)
-        return self.log.read()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # --- the clients ----------------------------------------------------------------------------------------------
@@ -648,50 +483,3 @@ def run_load(
         server_errors=len(server_errors),
         error_samples=tally.error_samples + server_errors[:3],
     )
-
-
-NAME = "bench-api"
-HELP = (
-    "load test: concurrent GraphQL clients against a server process on loopback, latency and throughput; "
-    "it adds a region with orders to the database: use a scratch database"
-)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    # Also after the command (`stockpool bench-api --database-url URL`), as this command has always taken it.
-    parser.add_argument(
-        "--database-url", default=argparse.SUPPRESS, help="default: DATABASE_URL or sqlite:///stockpool.db"
-    )
-    parser.add_argument("--clients", type=int, default=64, help="concurrent clients (default 64)")
-    parser.add_argument("--seconds", type=float, default=20, help="measured seconds (default 20)")
-    parser.add_argument("--warmup", type=float, default=3, help="warm-up seconds, not measured (default 3)")
-    parser.add_argument("--sites", type=int, default=50, help="sites in the load region (default 50)")
-    parser.add_argument("--items", type=int, default=200, help="items, each stocked at every site (default 200)")
-    parser.add_argument("--read-share", type=float, default=0.2, help="share of stockLevels pages (default 0.2)")
-    parser.add_argument("--think-ms", type=float, default=0, help="mean pause between a client's requests")
-    parser.add_argument("--profile", metavar="FILE", help="write the server's cProfile statistics to FILE")
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
-
-
-def run(database: Database, args: argparse.Namespace) -> int:
-    """Exit 0 when every request was answered without error, 1 otherwise, 2 for options that make no sense."""
-    try:
-        report = run_load(
-            database.url,
-            args.clients,
-            args.seconds,
-            sites=args.sites,
-            items=args.items,
-            warmup=args.warmup,
-            read_share=args.read_share,
-            think_ms=args.think_ms,
-            profile=str(Path(args.profile).resolve()) if args.profile else None,
-        )
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    print(json.dumps(report.as_dict(), indent=2) if args.json else report.table())
-    if args.profile and not args.json:
-        print(f"server profile (CPU time, all threads): {args.profile}; read it with python -m pstats")
-    clean = report.requests_failed == 0 and report.server_errors == 0
-    return 0 if clean and report.requests_answered == report.requests_sent else 1

@@ -1,0 +1,58 @@
+"""`stockpool bench-api`: the command-line shell over `api.benchmarks.load` (a table, or one JSON document)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from api.benchmarks.load import run_load
+from api.cli.console import EXIT_USAGE
+from models.db import Database
+
+NAME = "bench-api"
+HELP = (
+    "load test: concurrent GraphQL clients against a server process on loopback, latency and throughput; "
+    "it adds a region with orders to the database: use a scratch database"
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    # Also after the command (`stockpool bench-api --database-url URL`), as this command has always taken it.
+    parser.add_argument(
+        "--database-url", default=argparse.SUPPRESS, help="default: DATABASE_URL or sqlite:///stockpool.db"
+    )
+    parser.add_argument("--clients", type=int, default=64, help="concurrent clients (default 64)")
+    parser.add_argument("--seconds", type=float, default=20, help="measured seconds (default 20)")
+    parser.add_argument("--warmup", type=float, default=3, help="warm-up seconds, not measured (default 3)")
+    parser.add_argument("--sites", type=int, default=50, help="sites in the load region (default 50)")
+    parser.add_argument("--items", type=int, default=200, help="items, each stocked at every site (default 200)")
+    parser.add_argument("--read-share", type=float, default=0.2, help="share of stockLevels pages (default 0.2)")
+    parser.add_argument("--think-ms", type=float, default=0, help="mean pause between a client's requests")
+    parser.add_argument("--profile", metavar="FILE", help="write the server's cProfile statistics to FILE")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+
+
+def run(database: Database, args: argparse.Namespace) -> int:
+    """Exit 0 when every request was answered without error, 1 otherwise, 2 for options that make no sense."""
+    try:
+        report = run_load(
+            database.url,
+            args.clients,
+            args.seconds,
+            sites=args.sites,
+            items=args.items,
+            warmup=args.warmup,
+            read_share=args.read_share,
+            think_ms=args.think_ms,
+            profile=str(Path(args.profile).resolve()) if args.profile else None,
+        )
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(json.dumps(report.as_dict(), indent=2) if args.json else report.table())
+    if args.profile and not args.json:
+        print(f"server profile (CPU time, all threads): {args.profile}; read it with python -m pstats")
+    clean = report.requests_failed == 0 and report.server_errors == 0
+    return 0 if clean and report.requests_answered == report.requests_sent else 1
