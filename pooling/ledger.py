@@ -3,6 +3,9 @@
 Every operation that touches stock first locks the (site, item) levels it needs, all at once and in one order
 (site id, item id), so two transactions never deadlock and never sell the same units. On SQLite the whole
 transaction already holds the write lock (`BEGIN IMMEDIATE`); `FOR UPDATE` is a no-op there.
+
+Loads too large for `move` row by row (a benchmark's millions of levels) use its bulk form, `open_levels`: new
+levels written together with their movements, on-hand the sum of those movements by construction.
 """
 
 from __future__ import annotations
