@@ -39,6 +39,7 @@ def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
 
 
 def insert_rows(session: Session, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Insert rows, each a tuple of values in the order of `columns`."""
     if not rows:
         return
     connection = session.connection()
