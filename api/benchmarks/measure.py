@@ -1,4 +1,4 @@
-"""What the operating system says about a process: peak memory and CPU time (from /proc on Linux)."""
+"""What the operating system says about a process: peak memory, CPU time (from /proc on Linux), usable cores."""
 
 from __future__ import annotations
 
@@ -27,3 +27,8 @@ def cpu_seconds(pid: int) -> float | None:
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (fields 14, 15)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity where the system tells it)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

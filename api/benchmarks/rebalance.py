@@ -10,7 +10,6 @@ asserted: tests only check that the bench runs and that its plan equals the pure
 from __future__ import annotations
 
 import multiprocessing
-import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -19,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
-from api.benchmarks.measure import peak_rss_mb
+from api.benchmarks.measure import peak_rss_mb, usable_cores
 from models import Site
 from models.db import Database
 from pooling import money
@@ -136,9 +135,8 @@ def run_bench(
     report.seconds["raw_build_1_process"] = raw.figures.build_seconds
     report.seconds["raw_flow_1_process"] = raw.figures.flow_seconds
     report.peak_rss_mb["bench process after raw solve"] = peak_rss_mb()
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     started = time.perf_counter()
-    solve_region(problem, processes=cores)
+    solve_region(problem, processes=usable_cores())
     report.seconds["raw_solve_all_cores"] = time.perf_counter() - started
 
     started = time.perf_counter()
