@@ -3,18 +3,25 @@
 Every operation that touches stock first locks the (site, item) levels it needs, all at once and in one order
 (site id, item id), so two transactions never deadlock and never sell the same units. On SQLite the whole
 transaction already holds the write lock (`BEGIN IMMEDIATE`); `FOR UPDATE` is a no-op there.
+
+Loads too large for `move` row by row (a benchmark's millions of levels) use its bulk form, `open_levels`: new
+levels written together with their movements, on-hand the sum of those movements by construction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import TypeVar
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar, cast
 
-from sqlalchemy import select, tuple_
+import numpy as np
+from sqlalchemy import Table, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from models import Base, Movement, MovementReason, StockLevel
+from models.bulk import Column, insert_columns
 from pooling.errors import ErrorCode, PoolingError, Ref, not_found
 from pooling.limits import check_ids
 
@@ -150,3 +157,71 @@ def move(
     )
     session.add(movement)
     return movement
+
+
+@dataclass(frozen=True)
+class MovementBatch:
+    """Movements of one reason in bulk, for `open_levels`: `level` indexes its levels, one quantity each."""
+
+    level: np.ndarray
+    quantity: np.ndarray
+    reason: MovementReason = MovementReason.RECEIPT
+    transfer_id: np.ndarray | None = None
+
+
+def open_levels(
+    session: Session,
+    site_id: np.ndarray,
+    item_id: np.ndarray,
+    movements: Sequence[MovementBatch],
+    actor: str,
+    at: datetime,
+    *,
+    safety_stock: np.ndarray | int = 0,
+    note: str | None = None,
+) -> None:
+    """New stock levels written in bulk together with the movements that fill them, for loads too large for `move`.
+
+    Each level's on-hand is the sum of its movements, by construction; the movements apply in the order given, and
+    on-hand may never go below zero nor above MAX_ON_HAND along the way. The (site, item) pairs must have no level
+    yet (the unique constraint refuses them otherwise).
+    """
+    on_hand = np.zeros(len(site_id), dtype=np.int64)
+    for batch in movements:
+        if not batch.quantity.all():
+            raise PoolingError(ErrorCode.INVALID_QUANTITY, "A movement needs a quantity other than zero.", "quantity")
+        np.add.at(on_hand, batch.level, batch.quantity)
+        if on_hand.min(initial=0) < 0 or on_hand.max(initial=0) > MAX_ON_HAND:
+            raise PoolingError(
+                ErrorCode.INVALID_QUANTITY, f"On hand must stay within 0 and {MAX_ON_HAND:,} units.", "quantity"
+            )
+    insert_columns(
+        session,
+        _table(StockLevel),
+        {
+            "site_id": site_id,
+            "item_id": item_id,
+            "on_hand": on_hand,
+            "reserved": 0,
+            "safety_stock": safety_stock,
+            "reorder_point": 0,
+            "version": 1,
+        },
+    )
+    for batch in movements:
+        columns: dict[str, Column] = {
+            "site_id": site_id[batch.level],
+            "item_id": item_id[batch.level],
+            "quantity": batch.quantity,
+            "reason": batch.reason,
+            "actor": actor,
+            "note": note,
+            "created_at": at,
+        }
+        if batch.transfer_id is not None:
+            columns["transfer_id"] = batch.transfer_id
+        insert_columns(session, _table(Movement), columns)
+
+
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from api.benchmarks.load import PAGE, PAGE_SIZE, PLACE, run_load
 from api.cli import main
-from api.cli.bench_api import PAGE, PAGE_SIZE, PLACE, run_load
 from models import Backorder, Movement, MovementReason, Order, Site, StockLevel
 from models.db import Database
 from pooling.audit import audit

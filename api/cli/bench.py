@@ -1,4 +1,4 @@
-"""`stockpool bench`: the command-line shell over `pooling.bench` (a table, or one JSON document)."""
+"""`stockpool bench`: the command-line shell over `api.benchmarks.rebalance` (a table, or one JSON document)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import json
 import sys
 from collections.abc import Callable
 
+from api.benchmarks.rebalance import BenchReport, run_bench
 from api.cli.console import EXIT_USAGE
 from models.db import Database
-from pooling.bench import BenchReport, run_bench
 
 NAME = "bench"
 HELP = "benchmark: a random network loaded into an empty database, rebalanced end to end"
