@@ -1,4 +1,5 @@
-"""The `stockpool` command line: one module per command, each a thin shell over the operations in `pooling`.
+"""The `stockpool` command line: one module per command, each a thin shell (over the operations in `pooling`, or
+the harness in `api/benchmarks`).
 
 A command module names itself (`NAME`, `HELP`), adds its options (`add_arguments`) and runs on the migrated
 database (`run(database, args)`, returning the exit code). Every command first creates or migrates the schema.
