@@ -40,7 +40,7 @@ def place_order(
 ) -> PlacedOrder:
     check_quantity(quantity)
     if needed_by is not None:
-        needed_by = in_utc(needed_by, "neededBy")
+        needed_by = in_utc(needed_by, "needed_by")
     if reference is not None and len(reference) > 200:
         raise PoolingError(ErrorCode.INVALID, "The reference is longer than 200 characters.", "reference")
     site_row, item = site_by_code(session, site), item_by_sku(session, sku)

@@ -82,8 +82,8 @@ def reject_reorders(
 def receive_reorder(session: Session, reorder_id: int, quantity_received: int, actor: str | None = None) -> Reorder:
     """Book a delivery in (it may differ from what was ordered); it fills the covered backorders first."""
     if quantity_received < 0:
-        raise PoolingError(ErrorCode.INVALID_QUANTITY, "The received quantity cannot be negative.", "quantityReceived")
-    check_quantity(quantity_received, "quantityReceived", positive=False)
+        raise PoolingError(ErrorCode.INVALID_QUANTITY, "The received quantity cannot be negative.", "quantity_received")
+    check_quantity(quantity_received, "quantity_received", positive=False)
     (reorder,), levels = _locked(session, [reorder_id])
     _expect(reorder, ReorderStatus.ORDERED, "received", "id")
     level = levels[(reorder.site_id, reorder.item_id)]

@@ -145,14 +145,14 @@ def ship_transfer(session: Session, transfer_id: int, actor: str | None = None) 
 
 def receive_transfer(session: Session, transfer_id: int, quantity_received: int, actor: str | None = None) -> Transfer:
     """Book the shipment in; what did not arrive is written off as a loss and its backorders reopen."""
-    check_quantity(quantity_received, "quantityReceived", positive=False)
+    check_quantity(quantity_received, "quantity_received", positive=False)
     (transfer,), levels = _locked(session, [transfer_id])
     _expect(transfer, TransferStatus.SHIPPED, "received")
     if not 0 <= quantity_received <= transfer.quantity:
         raise PoolingError(
             ErrorCode.INVALID_QUANTITY,
             "Transfer {transfer} shipped {quantity} unit(s); received must be 0 to {quantity}.",
-            "quantityReceived",
+            "quantity_received",
             transfer=Ref.of(transfer),
             quantity=transfer.quantity,
         )
