@@ -11,7 +11,8 @@ exactly like a missing one (NOT_FOUND), so scope never leaks what exists elsewhe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import strawberry
 from sqlalchemy import ColumnElement, Select, false, or_, select, true
@@ -131,36 +132,40 @@ def site_in_scope(session: Session, caller: Caller, code: str, field: str = "sit
 
 
 def backorder_in_scope(session: Session, caller: Caller, value: str, field: str = "id") -> Backorder:
-    row = session.get(Backorder, pk_of(value, "Backorder", field))
-    if row is None or not may_see_backorder(caller, row):
-        raise PoolingError(ErrorCode.NOT_FOUND, f"No backorder with id {value!r}.", field)
+    (row,) = _in_scope(session, caller, Backorder, may_see_backorder, [value], field)
     return row
 
 
 def transfers_in_scope(session: Session, caller: Caller, ids: Sequence[str], field: str = "ids") -> list[int]:
     """Primary keys of transfers the caller may see."""
-    if len(ids) > MAX_IDS:
-        raise PoolingError(ErrorCode.INVALID, f"At most {MAX_IDS} ids per call.", field)
-    pks = []
-    for value in ids:
-        row = session.get(Transfer, pk_of(value, "Transfer", field))
-        if row is None or not may_see_transfer(caller, row):
-            raise PoolingError(ErrorCode.NOT_FOUND, f"No transfer with id {value!r}.", field)
-        pks.append(row.id)
-    return pks
+    return [row.id for row in _in_scope(session, caller, Transfer, may_see_transfer, ids, field)]
 
 
 def reorders_in_scope(session: Session, caller: Caller, ids: Sequence[str], field: str = "ids") -> list[int]:
     """Primary keys of reorders the caller may see."""
+    return [row.id for row in _in_scope(session, caller, Reorder, may_see_reorder, ids, field)]
+
+
+Record = TypeVar("Record", Backorder, Transfer, Reorder)
+
+
+def _in_scope(
+    session: Session,
+    caller: Caller,
+    model: type[Record],
+    may_see: Callable[[Caller, Record], bool],
+    ids: Sequence[str],
+    field: str,
+) -> list[Record]:
     if len(ids) > MAX_IDS:
         raise PoolingError(ErrorCode.INVALID, f"At most {MAX_IDS} ids per call.", field)
-    pks = []
+    kind, found = model.__name__, []
     for value in ids:
-        row = session.get(Reorder, pk_of(value, "Reorder", field))
-        if row is None or not may_see_reorder(caller, row):
-            raise PoolingError(ErrorCode.NOT_FOUND, f"No reorder with id {value!r}.", field)
-        pks.append(row.id)
-    return pks
+        row = session.get(model, pk_of(value, kind, field))
+        if row is None or not may_see(caller, row):
+            raise PoolingError(ErrorCode.NOT_FOUND, f"No {kind.lower()} with id {value!r}.", field)
+        found.append(row)
+    return found
 
 
 def figures_scope(caller: Caller, region: str | None) -> str | None:
