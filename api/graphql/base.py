@@ -51,7 +51,8 @@ def parse_global_id(value: str) -> tuple[str, int] | None:
 
 
 def api_field(name: str) -> str:
-    """The API's name for a domain field: the domain's snake_case in camelCase, as the schema spells it."""
+    """The API's name for a domain field: the domain's snake_case in camelCase, as the schema spells it (every
+    input field is named as the domain names it, so no name needs a table of its own)."""
     return to_camel_case(name)
 
 
