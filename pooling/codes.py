@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from pooling.errors import ErrorCode, PoolingError
+from pooling.errors import ErrorCode, Field, PoolingError
 
 CHARACTERS = 'letters, digits, "-", "_" and "."'
 SITE_CODE_LENGTH, REGION_LENGTH, SKU_LENGTH = 32, 64, 64
@@ -39,10 +39,10 @@ def checked(value: str, field: str, longest: int) -> str:
     """A new code in its normal form, or INVALID naming the field and the first character it cannot hold."""
     code = normal(value)
     if not code:
-        raise PoolingError(ErrorCode.INVALID, "{name} cannot be empty.", field, name=field)
+        raise PoolingError(ErrorCode.INVALID, "{name} cannot be empty.", field, name=Field(field))
     if len(code) > longest:
         raise PoolingError(
-            ErrorCode.INVALID, "{name} is longer than {longest} characters.", field, name=field, longest=longest
+            ErrorCode.INVALID, "{name} is longer than {longest} characters.", field, name=Field(field), longest=longest
         )
     for position, character in enumerate(code):
         if not _allowed(character, first=position == 0):
@@ -51,7 +51,7 @@ def checked(value: str, field: str, longest: int) -> str:
                 "{name} may hold only {characters}, beginning with a letter or digit; it has {character} at "
                 "position {position}.",
                 field,
-                name=field,
+                name=Field(field),
                 characters=CHARACTERS,
                 character=_shown(character),
                 position=position + 1,

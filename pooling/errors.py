@@ -40,9 +40,21 @@ class Ref:
         return str(self.id)
 
 
+@dataclass(frozen=True)
+class Field:
+    """An input field named in a message, by its domain name (snake_case). The shell that speaks to the user names
+    it as that user knows it (the API in camelCase); said plainly, it is its domain name."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class PoolingError(Exception):
-    """`message` is said as written; with `values` it is a `str.format` template that they fill, a `Ref` among
-    them named by whoever says it (`say`). The template is fixed text: what varies goes in `values`."""
+    """`message` is said as written; with `values` it is a `str.format` template that they fill, a `Ref` or a
+    `Field` among them named by whoever says it (`say`). The template is fixed text: what varies goes in `values`.
+    `field`, the input field the error concerns, is a domain name too: each shell maps it to its own."""
 
     def __init__(self, code: ErrorCode, message: str, field: str | None = None, **values: object) -> None:
         self.code = code
@@ -55,11 +67,17 @@ class PoolingError(Exception):
     def message(self) -> str:
         return self.say(str)
 
-    def say(self, name: Callable[[Ref], str]) -> str:
-        """The message, each record in it named by `name`."""
+    def say(self, name: Callable[[Ref], str], field: Callable[[str], str] = str) -> str:
+        """The message, each record in it named by `name` and each input field by `field`."""
         if not self.values:
             return self.template
-        return self.template.format(**{k: name(v) if isinstance(v, Ref) else v for k, v in self.values.items()})
+        return self.template.format(**{k: self._said(v, name, field) for k, v in self.values.items()})
+
+    @staticmethod
+    def _said(value: object, name: Callable[[Ref], str], field: Callable[[str], str]) -> object:
+        if isinstance(value, Ref):
+            return name(value)
+        return field(value.name) if isinstance(value, Field) else value
 
     def __repr__(self) -> str:
         return f"PoolingError({self.code.value}, {self.message!r}, field={self.field!r})"

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from models import Item, Lane, Site
 from pooling.codes import REGION_LENGTH, SITE_CODE_LENGTH, SKU_LENGTH, checked
-from pooling.errors import ErrorCode, PoolingError
+from pooling.errors import ErrorCode, Field, PoolingError
 from pooling.history import Kind, changes, record
 from pooling.ledger import check_quantity
 from pooling.lookup import site_by_code
@@ -31,10 +31,16 @@ def _money(value: Decimal | str, field: str) -> Decimal:
     try:
         amount = Decimal(str(value))
     except InvalidOperation:
-        raise PoolingError(ErrorCode.INVALID, f'{field} must be a decimal amount such as "42.50".', field) from None
+        raise PoolingError(
+            ErrorCode.INVALID, '{name} must be a decimal amount such as "42.50".', field, name=Field(field)
+        ) from None
     if not amount.is_finite() or amount < 0 or amount > MAX_MONEY or amount != amount.quantize(CENT):
         raise PoolingError(
-            ErrorCode.INVALID, f"{field} must be between 0 and {MAX_MONEY} with at most 2 decimals.", field
+            ErrorCode.INVALID,
+            "{name} must be between 0 and {most} with at most 2 decimals.",
+            field,
+            name=Field(field),
+            most=MAX_MONEY,
         )
     return amount
 
@@ -72,14 +78,15 @@ def create_item(
 ) -> Item:
     sku, name, unit = checked(sku, "sku", SKU_LENGTH), _text(name, "name", 200), _text(unit, "unit", 32)
     if not 0 <= supplier_lead_time_days <= 3650:
-        raise PoolingError(ErrorCode.INVALID, "supplierLeadTimeDays must be 0 to 3650.", "supplierLeadTimeDays")
+        field = "supplier_lead_time_days"
+        raise PoolingError(ErrorCode.INVALID, "{name} must be 0 to 3650.", field, name=Field(field))
     if session.scalar(select(Item.id).where(Item.sku == sku)) is not None:
         raise PoolingError(ErrorCode.DUPLICATE, f"An item {sku!r} exists already.", "sku")
     item = Item(
         sku=sku,
         name=name,
         unit=unit,
-        unit_cost=_money(unit_cost, "unitCost"),
+        unit_cost=_money(unit_cost, "unit_cost"),
         supplier_lead_time_days=supplier_lead_time_days,
         purchasable=purchasable,
     )
@@ -99,11 +106,12 @@ def set_lane(
     actor: str | None = None,
 ) -> Lane:
     """Create or update the directed lane between two sites."""
-    origin, destination = site_by_code(session, from_site, "fromSite"), site_by_code(session, to_site, "toSite")
+    origin, destination = site_by_code(session, from_site, "from_site"), site_by_code(session, to_site, "to_site")
     if origin.id == destination.id:
-        raise PoolingError(ErrorCode.INVALID, "A lane joins two different sites.", "toSite")
+        raise PoolingError(ErrorCode.INVALID, "A lane joins two different sites.", "to_site")
     if not 0 <= lead_time_hours <= 24 * 365:
-        raise PoolingError(ErrorCode.INVALID, "leadTimeHours must be 0 to 8760.", "leadTimeHours")
+        field = "lead_time_hours"
+        raise PoolingError(ErrorCode.INVALID, "{name} must be 0 to 8760.", field, name=Field(field))
     if capacity is not None:
         check_quantity(capacity, "capacity")
     lane = session.scalar(select(Lane).where(Lane.from_site_id == origin.id, Lane.to_site_id == destination.id))
@@ -112,7 +120,7 @@ def set_lane(
         lane = Lane(from_site=origin, to_site=destination)
         session.add(lane)
     before = {} if created else _terms(lane)
-    lane.unit_cost = _money(unit_cost, "unitCost")
+    lane.unit_cost = _money(unit_cost, "unit_cost")
     lane.lead_time_hours = lead_time_hours
     lane.capacity = capacity
     lane.active = active

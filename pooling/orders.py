@@ -39,7 +39,7 @@ def place_order(
 ) -> PlacedOrder:
     check_quantity(quantity)
     if needed_by is not None:
-        needed_by = in_utc(needed_by, "neededBy")
+        needed_by = in_utc(needed_by, "needed_by")
     check_text(reference, "reference", MAX_REFERENCE)
     site_row, item = site_by_code(session, site), item_by_sku(session, sku)
     if not site_row.active:

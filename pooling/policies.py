@@ -62,7 +62,7 @@ def parse_policy(texts: Iterable[str]) -> list[Rule]:
             except InvalidOperation:
                 limit = Decimal("NaN")
             if not limit.is_finite() or limit < 0:
-                raise PoolingError(ErrorCode.INVALID, f"{kind} needs an amount, as in {kind}:2.50.", "autoApprove")
+                raise PoolingError(ErrorCode.INVALID, f"{kind} needs an amount, as in {kind}:2.50.", "auto_approve")
             rules.append(Rule(kind, limit=limit))
         elif kind == "transfers-for":
             try:
@@ -73,12 +73,12 @@ def parse_policy(texts: Iterable[str]) -> list[Rule]:
                 raise PoolingError(
                     ErrorCode.INVALID,
                     "transfers-for needs priorities, as in transfers-for:CRITICAL,HIGH.",
-                    "autoApprove",
+                    "auto_approve",
                 )
             rules.append(Rule(kind, priorities=wanted))
         else:
             raise PoolingError(
-                ErrorCode.INVALID, f"Unknown policy {text!r}; use one of {', '.join(RULES)}.", "autoApprove"
+                ErrorCode.INVALID, f"Unknown policy {text!r}; use one of {', '.join(RULES)}.", "auto_approve"
             )
     return [r for r in rules if r.kind != "none"]
 

@@ -67,7 +67,7 @@ def reject_reorders(
 
 def receive_reorder(session: Session, reorder_id: int, quantity_received: int, actor: str | None = None) -> Reorder:
     """Book a delivery in (it may differ from what was ordered); it fills the covered backorders first."""
-    check_received(quantity_received, "quantityReceived")
+    check_received(quantity_received, "quantity_received")
     (reorder,), levels = _locked(session, [reorder_id])
     expect_status(reorder, ReorderStatus.ORDERED, "received", "id")
     level = levels[(reorder.site_id, reorder.item_id)]

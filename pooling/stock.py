@@ -53,7 +53,7 @@ def record_movement(
 def set_stock_policy(
     session: Session, site: str, sku: str, safety_stock: int, reorder_point: int, actor: str | None = None
 ) -> StockLevel:
-    for field, value in (("safetyStock", safety_stock), ("reorderPoint", reorder_point)):
+    for field, value in (("safety_stock", safety_stock), ("reorder_point", reorder_point)):
         if value < 0:
             raise PoolingError(ErrorCode.INVALID_QUANTITY, "A stock policy cannot be negative.", field)
         check_quantity(value, field, positive=False)

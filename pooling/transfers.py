@@ -131,14 +131,14 @@ def ship_transfer(session: Session, transfer_id: int, actor: str | None = None) 
 
 def receive_transfer(session: Session, transfer_id: int, quantity_received: int, actor: str | None = None) -> Transfer:
     """Book the shipment in; what did not arrive is written off as a loss and its backorders reopen."""
-    check_received(quantity_received, "quantityReceived")
+    check_received(quantity_received, "quantity_received")
     (transfer,), levels = _locked(session, [transfer_id])
     expect_status(transfer, TransferStatus.SHIPPED, "received", "id")
     if quantity_received > transfer.quantity:
         raise PoolingError(
             ErrorCode.INVALID_QUANTITY,
             "Transfer {transfer} shipped {quantity} unit(s); received must be 0 to {quantity}.",
-            "quantityReceived",
+            "quantity_received",
             transfer=Ref.of(transfer),
             quantity=transfer.quantity,
         )

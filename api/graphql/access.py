@@ -8,10 +8,19 @@ from typing import Annotated
 import strawberry
 from sqlalchemy.orm import Session
 
-from api.auth import Caller, may_coordinate, may_see_site, require_admin
+from api.auth import Caller
 from api.graphql.base import Node, RoleEnum, UserError, parse_global_id, pk_of
 from api.graphql.kpis import Kpis, kpis_for
 from api.graphql.runner import mutate, read
+from api.graphql.scope import (
+    may_see_backorder,
+    may_see_plan,
+    may_see_reorder,
+    may_see_stock_level,
+    may_see_token,
+    may_see_transfer,
+    require_admin,
+)
 from api.graphql.types import ApiToken, Backorder, Item, Plan, Reorder, Site, StockLevel, Transfer
 from models import ApiToken as ApiTokenRow
 from models import Backorder as BackorderRow
@@ -61,21 +70,17 @@ def _node(session: Session, caller: Caller, value: str) -> Node | None:
         return Site.of(row)
     if kind == "Item" and (item := session.get(ItemRow, pk)):
         return Item.of(item)
-    if kind == "StockLevel" and (level := session.get(StockLevelRow, pk)):
-        return StockLevel.of(level)  # the network's availability: everyone reads it
-    if kind == "Backorder" and (bo := session.get(BackorderRow, pk)) and may_see_site(caller, bo.site):
+    if kind == "StockLevel" and (level := session.get(StockLevelRow, pk)) and may_see_stock_level(caller, level):
+        return StockLevel.of(level)
+    if kind == "Backorder" and (bo := session.get(BackorderRow, pk)) and may_see_backorder(caller, bo):
         return Backorder.of(bo)
-    if (
-        kind == "Transfer"
-        and (t := session.get(TransferRow, pk))
-        and (may_see_site(caller, t.from_site) or may_see_site(caller, t.to_site))
-    ):
+    if kind == "Transfer" and (t := session.get(TransferRow, pk)) and may_see_transfer(caller, t):
         return Transfer.of(t)
-    if kind == "Reorder" and (r := session.get(ReorderRow, pk)) and may_see_site(caller, r.site):
+    if kind == "Reorder" and (r := session.get(ReorderRow, pk)) and may_see_reorder(caller, r):
         return Reorder.of(r)
-    if kind == "Plan" and (p := session.get(PlanRow, pk)) and may_coordinate(caller, p.region):
+    if kind == "Plan" and (p := session.get(PlanRow, pk)) and may_see_plan(caller, p):
         return Plan.of(p)
-    if kind == "ApiToken" and (tok := session.get(ApiTokenRow, pk)) and (caller.is_admin or tok.id == caller.token_id):
+    if kind == "ApiToken" and (tok := session.get(ApiTokenRow, pk)) and may_see_token(caller, tok):
         return ApiToken.of(tok)
     return None
 

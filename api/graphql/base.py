@@ -10,6 +10,7 @@ from typing import Any, Generic, TypeVar
 import strawberry
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
+from strawberry.utils.str_converters import to_camel_case
 
 from models import BackorderStatus, MovementReason, PlanMode, PlanStatus, Priority, ReorderStatus, Role, TransferStatus
 from pooling.errors import ErrorCode, PoolingError
@@ -49,9 +50,16 @@ def parse_global_id(value: str) -> tuple[str, int] | None:
     return (kind, number) if kind.isalpha() and 0 < number <= MAX_KEY else None
 
 
+def api_field(name: str) -> str:
+    """The API's name for a domain field: the domain's snake_case in camelCase, as the schema spells it (every
+    input field is named as the domain names it, so no name needs a table of its own)."""
+    return to_camel_case(name)
+
+
 def said(error: PoolingError) -> str:
-    """A domain error's message as a client reads it: the records it names, by their opaque ids."""
-    return error.say(lambda record: global_id(record.kind, record.id))
+    """A domain error's message as a client reads it: the records it names by their opaque ids, its fields by the
+    API's names."""
+    return error.say(lambda record: global_id(record.kind, record.id), api_field)
 
 
 def pk_of(value: str, kind: str, field: str = "id") -> int:
@@ -82,7 +90,8 @@ class UserError:
 
     @classmethod
     def of(cls, error: PoolingError) -> UserError:
-        return cls(field=error.field, code=error.code.value, message=said(error))
+        field = None if error.field is None else api_field(error.field)
+        return cls(field=field, code=error.code.value, message=said(error))
 
 
 @strawberry.type
@@ -148,14 +157,6 @@ def paginate(
             end_cursor=edges[-1].cursor if edges else None,
         ),
     )
-
-
-def empty_page(first: int | None, after: str | None) -> Connection[Any]:
-    """The page of a list the caller may not see, its arguments checked as `paginate` checks them, with no query."""
-    _page_size(first)
-    _after(after)
-    page_info = PageInfo(has_next_page=False, has_previous_page=after is not None, start_cursor=None, end_cursor=None)
-    return Connection(edges=[], page_info=page_info)
 
 
 def _page_size(first: int | None) -> int:

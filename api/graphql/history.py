@@ -6,10 +6,9 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
-from strawberry.utils.str_converters import to_camel_case
 
 import models as rows
-from api.graphql.base import global_id
+from api.graphql.base import api_field, global_id
 from pooling.history import Kind
 
 
@@ -46,7 +45,7 @@ class HistoryEntry:
             action=row.action,
             note=row.note,
             changes=[
-                HistoryChange(field=to_camel_case(name), old=_text(old.get(name)), new=_text(new[name])) for name in new
+                HistoryChange(field=api_field(name), old=_text(old.get(name)), new=_text(new[name])) for name in new
             ],
         )
 

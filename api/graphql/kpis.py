@@ -15,11 +15,11 @@ import strawberry
 from sqlalchemy.orm import Session
 from strawberry import Private
 
-from api.auth import Caller, may_see_site
+from api.auth import Caller
+from api.graphql.scope import figures_scope, may_see_site
 from api.graphql.types import Site
 from models import Site as SiteRow
 from pooling import kpis as figures
-from pooling.errors import ErrorCode, PoolingError
 
 PERIOD = (
     "Records count when they happened: orders (and the backorders they opened) when placed, transfers and "
@@ -80,10 +80,7 @@ class Kpis(Figures):
 def kpis_for(
     session: Session, caller: Caller, region: str | None, since: datetime | None, until: datetime | None
 ) -> Kpis:
-    scope = region if region is not None or caller.is_admin else caller.region
-    if scope is not None and not (caller.is_admin or scope == caller.region):
-        raise PoolingError(ErrorCode.NOT_FOUND, f"No region {scope!r}.", "region")  # as for a region nobody is in
-    card = figures.scorecard(session, scope, since, until)
+    card = figures.scorecard(session, figures_scope(caller, region), since, until)
     return Kpis(
         **Figures.values(card.total),
         sites=[

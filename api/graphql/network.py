@@ -8,9 +8,10 @@ import strawberry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.auth import Caller, require_admin
+from api.auth import Caller
 from api.graphql.base import Connection, UserError, paginate
 from api.graphql.runner import mutate, read
+from api.graphql.scope import require_admin
 from api.graphql.types import Item, Lane, Site
 from models import Item as ItemRow
 from models import Lane as LaneRow

@@ -8,14 +8,14 @@ import strawberry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.auth import Caller, may_see_site, site_in_scope, visible_site_ids
-from api.graphql.base import BackorderStatusEnum, Connection, PriorityEnum, UserError, paginate, pk_of
+from api.auth import Caller
+from api.graphql.base import BackorderStatusEnum, Connection, PriorityEnum, UserError, paginate
 from api.graphql.runner import mutate, read
+from api.graphql.scope import backorder_in_scope, site_in_scope, visible_backorders
 from api.graphql.types import Backorder
 from models import Backorder as BackorderRow
 from models import Priority, Site
 from pooling import orders
-from pooling.errors import ErrorCode, PoolingError
 
 
 @strawberry.input
@@ -47,13 +47,6 @@ class CancelBackorderPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-def backorder_in_scope(session: Session, caller: Caller, value: str, field: str = "id") -> BackorderRow:
-    row = session.get(BackorderRow, pk_of(value, "Backorder", field))
-    if row is None or not may_see_site(caller, row.site):
-        raise PoolingError(ErrorCode.NOT_FOUND, f"No backorder with id {value!r}.", field)
-    return row
-
-
 @strawberry.type
 class OrdersQuery:
     @strawberry.field(description="Backorders the caller may see, oldest first.")
@@ -67,10 +60,7 @@ class OrdersQuery:
         after: str | None = None,
     ) -> Connection[Backorder]:
         def work(session: Session, caller: Caller) -> Connection[Backorder]:
-            query = select(BackorderRow)
-            scope = visible_site_ids(caller)
-            if scope is not None:
-                query = query.where(BackorderRow.site_id.in_(scope))
+            query = select(BackorderRow).where(visible_backorders(caller))
             if region is not None:
                 query = query.where(BackorderRow.site_id.in_(select(Site.id).where(Site.region == region)))
             if site is not None:

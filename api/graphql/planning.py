@@ -3,33 +3,39 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 
 import strawberry
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import metrics
-from api.auth import Caller, may_coordinate, may_see_site, require_coordinator, visible_site_ids
+from api.auth import Caller
 from api.graphql.base import (
     Connection,
     PlanModeEnum,
     ReorderStatusEnum,
     TransferStatusEnum,
     UserError,
-    empty_page,
     paginate,
-    pk_of,
 )
 from api.graphql.runner import mutate, read
+from api.graphql.scope import (
+    reorders_in_scope,
+    require_coordinator,
+    require_receiving_site,
+    require_sending_site,
+    transfers_in_scope,
+    visible_plans,
+    visible_reorders,
+    visible_transfers,
+)
 from api.graphql.types import Plan, Reorder, Transfer
 from models import Plan as PlanRow
-from models import PlanMode, Role, Site
+from models import PlanMode, Site
 from models import Reorder as ReorderRow
 from models import Transfer as TransferRow
 from pooling import rebalance as rebalancing
 from pooling import reorders, transfers
-from pooling.errors import ErrorCode, PoolingError
 from pooling.limits import check_ids
 
 
@@ -116,48 +122,6 @@ class ReorderPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-def _transfer_visible(caller: Caller, row: TransferRow) -> bool:
-    return may_see_site(caller, row.from_site) or may_see_site(caller, row.to_site)
-
-
-def transfers_in_scope(session: Session, caller: Caller, ids: Sequence[str], field: str = "ids") -> list[int]:
-    """Primary keys of transfers the caller may see; any other id answers NOT_FOUND, as a missing one would."""
-    check_ids(ids, field)
-    pks = []
-    for value in ids:
-        row = session.get(TransferRow, pk_of(value, "Transfer", field))
-        if row is None or not _transfer_visible(caller, row):
-            raise PoolingError(ErrorCode.NOT_FOUND, f"No transfer with id {value!r}.", field)
-        pks.append(row.id)
-    return pks
-
-
-def reorders_in_scope(session: Session, caller: Caller, ids: Sequence[str], field: str = "ids") -> list[int]:
-    check_ids(ids, field)
-    pks = []
-    for value in ids:
-        row = session.get(ReorderRow, pk_of(value, "Reorder", field))
-        if row is None or not may_see_site(caller, row.site):
-            raise PoolingError(ErrorCode.NOT_FOUND, f"No reorder with id {value!r}.", field)
-        pks.append(row.id)
-    return pks
-
-
-def _coordinators_only(caller: Caller) -> None:
-    if caller.role == Role.SITE:
-        raise PoolingError(ErrorCode.FORBIDDEN, "A SITE token cannot do this; a COORDINATOR of the region can.")
-
-
-def _at_site(session: Session, caller: Caller, pk: int, end: str) -> None:
-    """A SITE token ships only from its own site and receives only into it."""
-    row = session.get(TransferRow, pk)
-    if caller.role == Role.SITE and row is not None and getattr(row, f"{end}_site_id") != caller.site_id:
-        raise PoolingError(
-            ErrorCode.FORBIDDEN,
-            "Only the sending site ships a transfer." if end == "from" else "Only the receiving site receives it.",
-        )
-
-
 @strawberry.type
 class PlanningQuery:
     @strawberry.field(description="Transfers the caller may see, newest first.")
@@ -170,10 +134,7 @@ class PlanningQuery:
         after: str | None = None,
     ) -> Connection[Transfer]:
         def work(session: Session, caller: Caller) -> Connection[Transfer]:
-            query = select(TransferRow)
-            scope = visible_site_ids(caller)
-            if scope is not None:
-                query = query.where(or_(TransferRow.from_site_id.in_(scope), TransferRow.to_site_id.in_(scope)))
+            query = select(TransferRow).where(visible_transfers(caller))
             if region is not None:
                 query = query.where(TransferRow.to_site_id.in_(select(Site.id).where(Site.region == region)))
             if status:
@@ -192,10 +153,7 @@ class PlanningQuery:
         after: str | None = None,
     ) -> Connection[Reorder]:
         def work(session: Session, caller: Caller) -> Connection[Reorder]:
-            query = select(ReorderRow)
-            scope = visible_site_ids(caller)
-            if scope is not None:
-                query = query.where(ReorderRow.site_id.in_(scope))
+            query = select(ReorderRow).where(visible_reorders(caller))
             if region is not None:
                 query = query.where(ReorderRow.site_id.in_(select(Site.id).where(Site.region == region)))
             if status:
@@ -209,9 +167,7 @@ class PlanningQuery:
         self, info: strawberry.Info, region: str, first: int | None = None, after: str | None = None
     ) -> Connection[Plan]:
         def work(session: Session, caller: Caller) -> Connection[Plan]:
-            if not may_coordinate(caller, region):
-                return empty_page(first, after)
-            query = select(PlanRow).where(PlanRow.region == region)
+            query = select(PlanRow).where(PlanRow.region == region, visible_plans(caller))
             return paginate(session, query, PlanRow.id, first, after, Plan.of, descending=True)
 
         return await read(info, work)
@@ -238,7 +194,7 @@ class PlanningMutation:
     async def approve_transfers(self, info: strawberry.Info, input: ApproveTransfersInput) -> TransfersPayload:
         def work(session: Session, caller: Caller) -> TransfersPayload:
             pks = transfers_in_scope(session, caller, input.ids)
-            _coordinators_only(caller)
+            require_coordinator(caller)
             done = transfers.approve_transfers(session, pks, caller.actor)
             return TransfersPayload(transfers=[Transfer.of(t) for t in done])
 
@@ -248,7 +204,7 @@ class PlanningMutation:
     async def reject_transfers(self, info: strawberry.Info, input: RejectTransfersInput) -> TransfersPayload:
         def work(session: Session, caller: Caller) -> TransfersPayload:
             pks = transfers_in_scope(session, caller, input.ids)
-            _coordinators_only(caller)
+            require_coordinator(caller)
             done = transfers.reject_transfers(session, pks, input.reason, caller.actor)
             return TransfersPayload(transfers=[Transfer.of(t) for t in done])
 
@@ -258,7 +214,7 @@ class PlanningMutation:
     async def ship_transfer(self, info: strawberry.Info, input: ShipTransferInput) -> TransferPayload:
         def work(session: Session, caller: Caller) -> TransferPayload:
             (pk,) = transfers_in_scope(session, caller, [input.id], "id")
-            _at_site(session, caller, pk, "from")
+            require_sending_site(caller, session.get_one(TransferRow, pk))
             return TransferPayload(transfer=Transfer.of(transfers.ship_transfer(session, pk, caller.actor)))
 
         return await mutate(info, TransferPayload, work)
@@ -267,7 +223,7 @@ class PlanningMutation:
     async def receive_transfer(self, info: strawberry.Info, input: ReceiveTransferInput) -> TransferPayload:
         def work(session: Session, caller: Caller) -> TransferPayload:
             (pk,) = transfers_in_scope(session, caller, [input.id], "id")
-            _at_site(session, caller, pk, "to")
+            require_receiving_site(caller, session.get_one(TransferRow, pk))
             row = transfers.receive_transfer(session, pk, input.quantity_received, caller.actor)
             return TransferPayload(transfer=Transfer.of(row))
 
@@ -277,7 +233,7 @@ class PlanningMutation:
     async def cancel_transfer(self, info: strawberry.Info, input: CancelTransferInput) -> TransferPayload:
         def work(session: Session, caller: Caller) -> TransferPayload:
             (pk,) = transfers_in_scope(session, caller, [input.id], "id")
-            _coordinators_only(caller)
+            require_coordinator(caller)
             return TransferPayload(
                 transfer=Transfer.of(transfers.cancel_transfer(session, pk, input.reason, caller.actor))
             )
@@ -288,7 +244,7 @@ class PlanningMutation:
     async def approve_reorders(self, info: strawberry.Info, input: ApproveReordersInput) -> ReordersPayload:
         def work(session: Session, caller: Caller) -> ReordersPayload:
             pks = reorders_in_scope(session, caller, input.ids)
-            _coordinators_only(caller)
+            require_coordinator(caller)
             return ReordersPayload(
                 reorders=[Reorder.of(r) for r in reorders.approve_reorders(session, pks, caller.actor)]
             )
@@ -299,7 +255,7 @@ class PlanningMutation:
     async def reject_reorders(self, info: strawberry.Info, input: RejectReordersInput) -> ReordersPayload:
         def work(session: Session, caller: Caller) -> ReordersPayload:
             pks = reorders_in_scope(session, caller, input.ids)
-            _coordinators_only(caller)
+            require_coordinator(caller)
             done = reorders.reject_reorders(session, pks, input.reason, caller.actor)
             return ReordersPayload(reorders=[Reorder.of(r) for r in done])
 

@@ -6,9 +6,10 @@ import strawberry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.auth import Caller, site_in_scope
+from api.auth import Caller
 from api.graphql.base import Connection, MovementReasonEnum, UserError, paginate
 from api.graphql.runner import mutate, read
+from api.graphql.scope import site_in_scope
 from api.graphql.types import Movement, StockLevel
 from models import Movement as MovementRow
 from models import MovementReason

@@ -15,7 +15,6 @@ import strawberry
 from strawberry import Private
 
 import models as rows
-from api.auth import may_see_site
 from api.graphql.base import (
     DRY_RUN,
     BackorderStatusEnum,
@@ -30,6 +29,7 @@ from api.graphql.base import (
     global_id,
 )
 from api.graphql.history import HistoryEntry, history_of
+from api.graphql.scope import may_see_backorder_id, may_see_site_id
 from pooling.backorders import surplus as surplus_rule
 from pooling.history import Kind
 
@@ -158,8 +158,7 @@ class StockLevel(Node):
         "region's see who manages them)."
     )
     async def history(self, info: strawberry.Info) -> list[HistoryEntry]:
-        caller = info.context.caller
-        if caller is None or not may_see_site(caller, await info.context.loaders.site.load(self.site_id)):
+        if not await may_see_site_id(info, self.site_id):
             return []
         return await history_of(info, Kind.STOCK_LEVEL, self.pk)
 
@@ -245,14 +244,6 @@ class Backorder(Node):
         )
 
 
-async def _may_see_backorder(info: strawberry.Info, backorder_id: int) -> bool:
-    caller = info.context.caller
-    if caller is None or caller.is_admin:
-        return caller is not None
-    backorder = await info.context.loaders.backorder.load(backorder_id)
-    return may_see_site(caller, await info.context.loaders.site.load(backorder.site_id))
-
-
 @strawberry.type
 class Allocation:
     quantity: int
@@ -307,7 +298,7 @@ class Transfer(Node):
             stored = await info.context.loaders.transfer_allocations.load(self.pk)
             allocations = [Allocation(quantity=a.quantity, backorder_id=a.backorder_id) for a in stored]
         # The receiving site's backorders are its own records: the sending site sees the transfer, not them.
-        seen = await asyncio.gather(*(_may_see_backorder(info, a.backorder_id) for a in allocations))
+        seen = await asyncio.gather(*(may_see_backorder_id(info, a.backorder_id) for a in allocations))
         return [a for a, visible in zip(allocations, seen, strict=True) if visible]
 
     @strawberry.field(description="Who changed it, when and why, oldest first.")

@@ -58,9 +58,8 @@ def test_bad_input_is_refused_with_its_field(db: Database, world: dict[str, int]
     refused(db, lambda s: orders.place_order(s, "B", "X", 10**12), ErrorCode.INVALID_QUANTITY, "quantity")
     refused(db, lambda s: orders.place_order(s, "NOPE", "X", 1), ErrorCode.NOT_FOUND, "site")
     refused(db, lambda s: orders.place_order(s, "B", "NOPE", 1), ErrorCode.NOT_FOUND, "sku")
-    refused(
-        db, lambda s: orders.place_order(s, "B", "X", 1, needed_by=datetime(2026, 12, 1)), ErrorCode.INVALID, "neededBy"
-    )
+    naive = datetime(2026, 12, 1)
+    refused(db, lambda s: orders.place_order(s, "B", "X", 1, needed_by=naive), ErrorCode.INVALID, "needed_by")
     refused(db, lambda s: orders.place_order(s, "B", "X", 1, reference="r" * 201), ErrorCode.INVALID, "reference")
     refused(
         db,
@@ -77,7 +76,7 @@ def test_bad_input_is_refused_with_its_field(db: Database, world: dict[str, int]
     refused(
         db, lambda s: stock.record_movement(s, "A", "X", 5, MovementReason.TRANSFER_IN), ErrorCode.INVALID, "reason"
     )
-    refused(db, lambda s: stock.set_stock_policy(s, "A", "X", -1, 0), ErrorCode.INVALID_QUANTITY, "safetyStock")
+    refused(db, lambda s: stock.set_stock_policy(s, "A", "X", -1, 0), ErrorCode.INVALID_QUANTITY, "safety_stock")
     refused(db, lambda s: rebalance.rebalance(s, "nowhere"), ErrorCode.NOT_FOUND, "region")
     refused(db, lambda s: rebalance.rebalance(s, "west", skus=["NOPE"]), ErrorCode.NOT_FOUND, "skus")
     refused(db, lambda s: transfers.approve_transfers(s, []), ErrorCode.INVALID, "ids")
@@ -97,8 +96,8 @@ def test_state_machine_misuse(db: Database, world: dict[str, int]) -> None:
     with db.transaction() as s:
         transfers.ship_transfer(s, t)
     refused(db, lambda s: transfers.ship_transfer(s, t), ErrorCode.INVALID_STATE)
-    refused(db, lambda s: transfers.receive_transfer(s, t, 7), ErrorCode.INVALID_QUANTITY, "quantityReceived")
-    refused(db, lambda s: transfers.receive_transfer(s, t, -1), ErrorCode.INVALID_QUANTITY, "quantityReceived")
+    refused(db, lambda s: transfers.receive_transfer(s, t, 7), ErrorCode.INVALID_QUANTITY, "quantity_received")
+    refused(db, lambda s: transfers.receive_transfer(s, t, -1), ErrorCode.INVALID_QUANTITY, "quantity_received")
     with db.transaction() as s:
         transfers.receive_transfer(s, t, 6)
     refused(db, lambda s: transfers.receive_transfer(s, t, 6), ErrorCode.INVALID_STATE)
