@@ -36,7 +36,7 @@ MAX_IDS = ledger.MAX_IDS
 @strawberry.input
 class RebalanceInput:
     region: str
-    mode: PlanModeEnum = PlanMode.POOL_FIRST  # type: ignore[valid-type]
+    mode: PlanModeEnum = PlanMode.POOL_FIRST
     skus: list[str] | None = None
     dry_run: bool = True
 
@@ -167,7 +167,7 @@ class PlanningQuery:
         self,
         info: strawberry.Info,
         region: str | None = None,
-        status: list[TransferStatusEnum] | None = None,  # type: ignore[valid-type]
+        status: list[TransferStatusEnum] | None = None,
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Transfer]:
@@ -189,7 +189,7 @@ class PlanningQuery:
         self,
         info: strawberry.Info,
         region: str | None = None,
-        status: list[ReorderStatusEnum] | None = None,  # type: ignore[valid-type]
+        status: list[ReorderStatusEnum] | None = None,
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Reorder]:

@@ -193,7 +193,7 @@ class StockLevel(Node):
 @strawberry.type
 class Movement:
     quantity: int
-    reason: MovementReasonEnum  # type: ignore[valid-type]
+    reason: MovementReasonEnum
     note: str | None
     actor: str | None
     created_at: datetime
@@ -210,8 +210,8 @@ class Backorder(Node):
     fulfilled: int
     covered: int
     open: int
-    priority: PriorityEnum  # type: ignore[valid-type]
-    status: BackorderStatusEnum  # type: ignore[valid-type]
+    priority: PriorityEnum
+    status: BackorderStatusEnum
     needed_by: datetime | None
     reference: str | None
     created_at: datetime
@@ -266,7 +266,7 @@ class Allocation:
 @strawberry.type
 class Transfer(Node):
     id: strawberry.ID
-    status: TransferStatusEnum  # type: ignore[valid-type]
+    status: TransferStatusEnum
     quantity: int
     unit_cost: Decimal
     lead_time_hours: int
@@ -344,7 +344,7 @@ class Transfer(Node):
 @strawberry.type
 class Reorder(Node):
     id: strawberry.ID
-    status: ReorderStatusEnum  # type: ignore[valid-type]
+    status: ReorderStatusEnum
     quantity: int
     unit_cost: Decimal
     quantity_received: int | None
@@ -409,8 +409,8 @@ class PlanSummary:
 class Plan(Node):
     id: strawberry.ID
     region: str
-    status: PlanStatusEnum  # type: ignore[valid-type]
-    mode: PlanModeEnum  # type: ignore[valid-type]
+    status: PlanStatusEnum
+    mode: PlanModeEnum
     created_at: datetime
     summary: PlanSummary
     transfers: list[Transfer]
@@ -450,7 +450,7 @@ class Plan(Node):
 class ApiToken(Node):
     id: strawberry.ID
     name: str
-    role: RoleEnum  # type: ignore[valid-type]
+    role: RoleEnum
     region: str | None
     created_at: datetime | None
     revoked_at: datetime | None
