@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
+from functools import partial
 
-from graphql import OperationDefinitionNode, OperationType, parse
-from graphql.error import GraphQLSyntaxError
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -20,8 +21,9 @@ from api import idempotency, metrics, outage
 from api.auth import Caller, caller_for
 from api.context import Context
 from api.graphiql import GraphQLView, static_files
-from api.graphql.schema import MAX_TOKENS, build_schema, schema
+from api.graphql.schema import build_schema, schema
 from api.observe import Observed, note_operation
+from api.request import BadRequest, GraphQLRequest
 from api.timeouts import DEFAULT_BODY_TIMEOUT, BodyTimeout
 from models.db import Database
 
@@ -32,22 +34,6 @@ GET_REFUSED = "Queries over GET are not supported: use POST (GET serves GraphiQL
 
 def _error(status: int, message: str, code: str) -> JSONResponse:
     return JSONResponse({"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}, status)
-
-
-def _operations(query: str) -> list[OperationDefinitionNode]:
-    """The document's operations, read no further than the token limit; none if it does not parse (Strawberry says)."""
-    try:
-        document = parse(query, max_tokens=MAX_TOKENS)
-    except GraphQLSyntaxError:
-        return []
-    return [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-
-
-def _is_mutation(operations: list[OperationDefinitionNode], name: str | None) -> bool:
-    for definition in operations:
-        if name is None or (definition.name is not None and definition.name.value == name):
-            return definition.operation == OperationType.MUTATION
-    return False
 
 
 class GraphQLEndpoint:
@@ -90,54 +76,39 @@ class GraphQLEndpoint:
             return request_body.unread(_error(413, "The request is too large.", "TOO_LARGE"))
         request = request_body.replaying(request, raw)
         try:
-            body = request_body.parse_json(raw)
-        except request_body.BadBody as error:
+            asked = GraphQLRequest.read(raw)
+        except (request_body.BadBody, BadRequest) as error:
             return _error(400, str(error), "BAD_REQUEST")
-        if not isinstance(body, dict):
-            return _error(400, "Batched operations are not supported: send one operation per request.", "BAD_REQUEST")
-        if not isinstance(body.get("query"), str) or not body["query"].strip():
-            return _error(400, "Send the operation as a string in `query`.", "BAD_REQUEST")
-        if not isinstance(body.get("variables") or {}, dict) or not isinstance(body.get("operationName") or "", str):
-            return _error(400, "`variables` must be an object and `operationName` a string.", "BAD_REQUEST")
-
-        operations = _operations(body["query"])
-        note_operation(request, body.get("operationName"), operations)
-        if len(operations) > 1 and body.get("operationName") is None:  # Strawberry would run the first one alone
+        note_operation(request, asked.operation_name, asked.operations)
+        if asked.is_ambiguous:
             return _error(400, "The document has several operations: name one in `operationName`.", "BAD_REQUEST")
-        write = _is_mutation(operations, body.get("operationName"))
-        context = Context(self.db, caller, write)
+        return await self._run(request, asked, caller)
+
+    async def _run(self, request: Request, asked: GraphQLRequest, caller: Caller) -> Response:
+        """In the request's transaction: replays an idempotent retry, or runs the operation and commits a
+        mutation that ran without failing."""
+        context = Context(self.db, caller, asked.is_mutation)
         committed = False
         try:
             await context.note_use()
-            key = request.headers.get("idempotency-key") if write else None
-            request_hash = idempotency.fingerprint(body)
+            claim: _Claim | None = None
+            key = request.headers.get("idempotency-key") if asked.is_mutation else None
             if key is not None:
                 if not 0 < len(key) <= idempotency.MAX_KEY_LENGTH:
                     return _error(400, "Idempotency-Key must be 1 to 200 characters.", "BAD_REQUEST")
-                token_id = caller.token_id
+                claim = _Claim(caller.token_id, key, idempotency.fingerprint(asked.body))
                 try:
-                    stored = await context.run(lambda s: idempotency.claim(s, token_id, key, request_hash))
+                    stored = await context.run(claim.take)
                 except idempotency.KeyReused:
                     return _error(
                         422, "This Idempotency-Key was used for a different request.", "IDEMPOTENCY_KEY_REUSED"
                     )
                 if stored is not None:
                     return Response(stored, media_type="application/json", headers={"Idempotent-Replayed": "true"})
-            try:
-                response = await self.view.run(request, context=context)  # type: ignore[call-overload]
-            except Exception as error:  # Strawberry's HTTP errors (the class moved between releases)
-                status = getattr(error, "status_code", None)
-                if isinstance(status, int) and 400 <= status < 500:
-                    return _error(status, str(getattr(error, "reason", error)), "BAD_REQUEST")
-                raise
-            if context.outage is not None:  # met inside a resolver: the whole request is answered 503
-                raise context.outage
-            # Refused before execution (validation, limits): data is null; nothing ran, so the key is not used up.
-            executed = response.status_code == 200 and json.loads(bytes(response.body)).get("data") is not None
-            if write and executed and not context.failed:
-                if key is not None:
-                    answer = bytes(response.body).decode()
-                    await context.run(lambda s: idempotency.store(s, token_id, key, request_hash, answer))
+            response = await self._execute(request, context)
+            if asked.is_mutation and _executed(response) and not context.failed:
+                if claim is not None:
+                    await context.run(partial(claim.keep, answer=bytes(response.body).decode()))
                 await context.finish(commit=True)
                 committed = True
             return response
@@ -145,10 +116,44 @@ class GraphQLEndpoint:
             if not committed:
                 await context.finish(commit=False)
 
+    async def _execute(self, request: Request, context: Context) -> Response:
+        """Strawberry's answer; an outage met inside a resolver is raised so that the whole request is a 503."""
+        try:
+            response = await self.view.run(request, context=context)  # type: ignore[call-overload]
+        except Exception as error:  # Strawberry's HTTP errors (the class moved between releases)
+            status = getattr(error, "status_code", None)
+            if isinstance(status, int) and 400 <= status < 500:
+                return _error(status, str(getattr(error, "reason", error)), "BAD_REQUEST")
+            raise
+        if context.outage is not None:
+            raise context.outage
+        return response
+
     def _caller(self, authorization: str | None) -> Caller | None:
         """The caller, in a short read of its own: the request's transaction (read or write) is not known yet."""
         with self.db.reading() as session:
             return caller_for(session, authorization)
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """An Idempotency-Key sent with a mutation, held for this caller's token and this request."""
+
+    token_id: int
+    key: str
+    request_hash: str
+
+    def take(self, session: Session) -> str | None:
+        """The stored answer of an earlier run to replay, or None once the key is ours (KeyReused if it is not)."""
+        return idempotency.claim(session, self.token_id, self.key, self.request_hash)
+
+    def keep(self, session: Session, answer: str) -> None:
+        idempotency.store(session, self.token_id, self.key, self.request_hash, answer)
+
+
+def _executed(response: Response) -> bool:
+    """Refused before execution (validation, limits), data is null: nothing ran, so the key is not used up."""
+    return response.status_code == 200 and json.loads(bytes(response.body)).get("data") is not None
 
 
 def _asks_for_a_page(request: Request) -> bool:

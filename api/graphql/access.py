@@ -37,7 +37,7 @@ from pooling import access
 @strawberry.input
 class CreateApiTokenInput:
     name: str
-    role: RoleEnum  # type: ignore[valid-type]
+    role: RoleEnum
     site: str | None = None
     region: str | None = None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 from sqlalchemy import Select
@@ -20,15 +20,16 @@ DEFAULT_PAGE = 50
 MAX_PAGE = 500
 MAX_KEY = 2**31 - 1  # the largest key of every database (PostgreSQL's INTEGER): ids and cursors beyond it are refused
 
-# The domain's vocabularies are the API's enums, one definition each.
-PriorityEnum = strawberry.enum(Priority, name="Priority")
-MovementReasonEnum = strawberry.enum(MovementReason, name="MovementReason")
-BackorderStatusEnum = strawberry.enum(BackorderStatus, name="BackorderStatus")
-PlanModeEnum = strawberry.enum(PlanMode, name="PlanMode")
-PlanStatusEnum = strawberry.enum(PlanStatus, name="PlanStatus")
-TransferStatusEnum = strawberry.enum(TransferStatus, name="TransferStatus")
-ReorderStatusEnum = strawberry.enum(ReorderStatus, name="ReorderStatus")
-RoleEnum = strawberry.enum(Role, name="Role")
+# The domain's vocabularies are the API's enums, one definition each; declared through Annotated (Strawberry's
+# advice for mypy) so that a field typed with one is, to mypy, the domain's enum itself.
+PriorityEnum = Annotated[Priority, strawberry.enum(name="Priority")]
+MovementReasonEnum = Annotated[MovementReason, strawberry.enum(name="MovementReason")]
+BackorderStatusEnum = Annotated[BackorderStatus, strawberry.enum(name="BackorderStatus")]
+PlanModeEnum = Annotated[PlanMode, strawberry.enum(name="PlanMode")]
+PlanStatusEnum = Annotated[PlanStatus, strawberry.enum(name="PlanStatus")]
+TransferStatusEnum = Annotated[TransferStatus, strawberry.enum(name="TransferStatus")]
+ReorderStatusEnum = Annotated[ReorderStatus, strawberry.enum(name="ReorderStatus")]
+RoleEnum = Annotated[Role, strawberry.enum(name="Role")]
 
 
 DRY_RUN = "DryRun"  # the kind of a dry run's records begins so: they are numbered in the plan, not saved

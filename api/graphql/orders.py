@@ -23,7 +23,7 @@ class PlaceOrderInput:
     site: str
     sku: str
     quantity: int
-    priority: PriorityEnum = Priority.NORMAL  # type: ignore[valid-type]
+    priority: PriorityEnum = Priority.NORMAL
     needed_by: datetime | None = None
     reference: str | None = None
 
@@ -55,7 +55,7 @@ class OrdersQuery:
         info: strawberry.Info,
         region: str | None = None,
         site: str | None = None,
-        status: list[BackorderStatusEnum] | None = None,  # type: ignore[valid-type]
+        status: list[BackorderStatusEnum] | None = None,
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Backorder]:

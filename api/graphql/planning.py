@@ -42,7 +42,7 @@ from pooling.limits import check_ids
 @strawberry.input
 class RebalanceInput:
     region: str
-    mode: PlanModeEnum = PlanMode.POOL_FIRST  # type: ignore[valid-type]
+    mode: PlanModeEnum = PlanMode.POOL_FIRST
     skus: list[str] | None = None
     dry_run: bool = True
 
@@ -129,7 +129,7 @@ class PlanningQuery:
         self,
         info: strawberry.Info,
         region: str | None = None,
-        status: list[TransferStatusEnum] | None = None,  # type: ignore[valid-type]
+        status: list[TransferStatusEnum] | None = None,
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Transfer]:
@@ -148,7 +148,7 @@ class PlanningQuery:
         self,
         info: strawberry.Info,
         region: str | None = None,
-        status: list[ReorderStatusEnum] | None = None,  # type: ignore[valid-type]
+        status: list[ReorderStatusEnum] | None = None,
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Reorder]:

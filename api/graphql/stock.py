@@ -37,7 +37,7 @@ class RecordMovementInput:
     site: str
     sku: str
     quantity: int
-    reason: MovementReasonEnum  # type: ignore[valid-type]
+    reason: MovementReasonEnum
     note: str | None = None
 
 

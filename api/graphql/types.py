@@ -192,7 +192,7 @@ class StockLevel(Node):
 @strawberry.type
 class Movement:
     quantity: int
-    reason: MovementReasonEnum  # type: ignore[valid-type]
+    reason: MovementReasonEnum
     note: str | None
     actor: str | None
     created_at: datetime
@@ -209,8 +209,8 @@ class Backorder(Node):
     fulfilled: int
     covered: int
     open: int
-    priority: PriorityEnum  # type: ignore[valid-type]
-    status: BackorderStatusEnum  # type: ignore[valid-type]
+    priority: PriorityEnum
+    status: BackorderStatusEnum
     needed_by: datetime | None
     reference: str | None
     created_at: datetime
@@ -257,7 +257,7 @@ class Allocation:
 @strawberry.type
 class Transfer(Node):
     id: strawberry.ID
-    status: TransferStatusEnum  # type: ignore[valid-type]
+    status: TransferStatusEnum
     quantity: int
     unit_cost: Decimal
     lead_time_hours: int
@@ -335,7 +335,7 @@ class Transfer(Node):
 @strawberry.type
 class Reorder(Node):
     id: strawberry.ID
-    status: ReorderStatusEnum  # type: ignore[valid-type]
+    status: ReorderStatusEnum
     quantity: int
     unit_cost: Decimal
     quantity_received: int | None
@@ -400,8 +400,8 @@ class PlanSummary:
 class Plan(Node):
     id: strawberry.ID
     region: str
-    status: PlanStatusEnum  # type: ignore[valid-type]
-    mode: PlanModeEnum  # type: ignore[valid-type]
+    status: PlanStatusEnum
+    mode: PlanModeEnum
     created_at: datetime
     summary: PlanSummary
     transfers: list[Transfer]
@@ -440,7 +440,7 @@ class Plan(Node):
 class ApiToken(Node):
     id: strawberry.ID
     name: str
-    role: RoleEnum  # type: ignore[valid-type]
+    role: RoleEnum
     region: str | None
     created_at: datetime | None
     revoked_at: datetime | None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,6 +70,7 @@ class Client:
         self.base = base
         self.token = token
         self.http = httpx.Client(base_url=base, timeout=60)
+        weakref.finalize(self, self.http.close)  # its connections closed when the client is dropped
 
     def post(self, query: str, variables: dict[str, Any] | None = None, key: str | None = None) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
