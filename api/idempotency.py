@@ -87,9 +87,7 @@ def fingerprint(body: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def claim(
-    session: Session, token_id: int, key: str, request_hash: str, window: timedelta | None = None
-) -> str | None:
+def claim(session: Session, token_id: int, key: str, request_hash: str, window: timedelta | None = None) -> str | None:
     """The stored answer for this key, or None when it is new or expired (then it is replaced when the new answer
     is stored); holds the key until the transaction ends."""
     if session.get_bind().dialect.name == "postgresql":

@@ -34,8 +34,9 @@ def test_check_is_clean_then_names_exactly_the_corrupted_pairs(db: Database) -> 
         a_x = connection.execute(select(StockLevel.id).where(StockLevel.site.has(code="A"))).scalar_one()
         connection.execute(update(StockLevel).where(StockLevel.id == a_x).values(on_hand=StockLevel.on_hand + 5))
         b_y_movement = connection.execute(
-            select(Movement.id).where(Movement.site_id == select(StockLevel.site_id).where(
-                StockLevel.id != a_x).scalar_subquery()).limit(1)
+            select(Movement.id)
+            .where(Movement.site_id == select(StockLevel.site_id).where(StockLevel.id != a_x).scalar_subquery())
+            .limit(1)
         ).scalar_one()
         connection.execute(delete(Movement).where(Movement.id == b_y_movement))
 
@@ -56,7 +57,10 @@ def test_token_create_prints_the_token_alone_on_its_last_line(db: Database) -> N
     env = {**os.environ, "DATABASE_URL": db.url}
     made = subprocess.run(
         [sys.executable, "-m", "api.cli", "token", "create", "--role", "SITE", "--site", "LAB-N", "--name", "lims"],
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert made.returncode == 0, made.stderr
     token = made.stdout.strip().splitlines()[-1]
@@ -68,7 +72,10 @@ def test_token_create_prints_the_token_alone_on_its_last_line(db: Database) -> N
         assert row is not None and row.role == "SITE" and row.token_hash != token
     bad = subprocess.run(
         [sys.executable, "-m", "api.cli", "token", "create", "--role", "SITE", "--site", "NOPE", "--name", "x"],
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert bad.returncode == 2 and "NOPE" in bad.stderr
 
@@ -83,7 +90,10 @@ def test_output_into_a_closed_pipe_ends_quietly(db: Database) -> None:
         try:
             ran = subprocess.run(
                 [sys.executable, "-m", "api.cli", "--database-url", db.url, *command],
-                stdout=writer, stderr=subprocess.PIPE, text=True, timeout=120,
+                stdout=writer,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=120,
             )
         finally:
             os.close(writer)
@@ -97,14 +107,19 @@ PASSWORD = "s3cret-Pa55"
 def stockpool_with(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "api.cli", "--database-url", url, *args],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
 def test_error_messages_name_the_database_without_its_password() -> None:
     for url, code, says in (
-        (f"postgresql://nightly:{PASSWORD}@127.0.0.1:1/pool?connect_timeout=2", 4,
-         "error: database postgresql+psycopg://nightly:***@127.0.0.1:1/pool?connect_timeout=2 unreachable"),
+        (
+            f"postgresql://nightly:{PASSWORD}@127.0.0.1:1/pool?connect_timeout=2",
+            4,
+            "error: database postgresql+psycopg://nightly:***@127.0.0.1:1/pool?connect_timeout=2 unreachable",
+        ),
         (f"postgres://nightly:{PASSWORD}@db.example:notaport/pool", 2, "error: cannot use the database URL"),
         (f"mysql://nightly:{PASSWORD}@db.example/pool", 2, "error: cannot use the database URL mysql://nightly:***@"),
         (f"nonsense:{PASSWORD}@", 2, "error: cannot use the database URL"),

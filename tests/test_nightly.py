@@ -25,8 +25,12 @@ from tests.factories import build_network, receive
 def region(db: Database) -> Database:
     """west: donors A (cheap lane, 1.00) and B (dear lane, 3.00) for C; CRITICAL and LOW backorders at C; an
     unbuyable item nobody holds at C too (unmet)."""
-    build_network(db, {"A": "west", "B": "west", "C": "west"}, {"X": "20.00", "Y": "50.00"},
-                  [("A", "C", "1.00", 6), ("B", "C", "3.00", 6)])
+    build_network(
+        db,
+        {"A": "west", "B": "west", "C": "west"},
+        {"X": "20.00", "Y": "50.00"},
+        [("A", "C", "1.00", 6), ("B", "C", "3.00", 6)],
+    )
     with db.transaction() as s:
         network.create_item(s, "Z", "unobtainium", "5.00", purchasable=False)
     receive(db, "A", "X", 4)
@@ -62,7 +66,11 @@ def test_json_figures_equal_the_saved_plan_and_a_commit_supersedes(region: Datab
     with region.reading() as s:
         plan = s.get(Plan, west["planId"])
         assert (plan.units_requested, plan.units_by_transfer, plan.units_by_reorder, plan.units_unmet) == (
-            west["unitsRequested"], west["unitsByTransfer"], west["unitsByReorder"], west["unitsUnmet"])
+            west["unitsRequested"],
+            west["unitsByTransfer"],
+            west["unitsByReorder"],
+            west["unitsUnmet"],
+        )
         assert f"{plan.transfer_cost:.2f}" == west["transferCost"] and f"{plan.reorder_cost:.2f}" == west["reorderCost"]
     first = count(region, Transfer, Transfer.status == TransferStatus.SUGGESTED)
     rebalance(region, capsys, "--commit")
@@ -132,7 +140,8 @@ def test_two_runs_of_one_region_at_once_do_not_both_save(region: Database) -> No
     assert count(region, Plan) == 2 and count(region, Plan, Plan.status == PlanStatus.CURRENT) == 1
     with region.reading() as s:
         suggested = s.execute(
-            select(Transfer.lane_id, func.count()).where(Transfer.status == TransferStatus.SUGGESTED)
+            select(Transfer.lane_id, func.count())
+            .where(Transfer.status == TransferStatus.SUGGESTED)
             .group_by(Transfer.lane_id)
         ).all()
     assert suggested and all(n == 1 for _, n in suggested)
@@ -155,7 +164,10 @@ def test_report_is_written_for_the_coordinator(region: Database, capsys, tmp_pat
 def run_cli(db: Database, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "api.cli", "--database-url", db.url, *args],
-        env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=300,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -188,8 +200,9 @@ def test_without_plotly_a_report_is_a_usage_error_and_nothing_is_saved(region: D
     assert "pip install 'stockpool[report]'" in refused.stderr and "Traceback" not in refused.stderr
     assert nothing_saved(region) and not (tmp_path / "x.html").exists()
     # The README's cron line has no --report: it runs as written on such a machine.
-    ran = run_cli(region, "rebalance", "--all-regions", "--commit", "--auto-approve", "transfers-under:2.00",
-                  "--json", env=env)
+    ran = run_cli(
+        region, "rebalance", "--all-regions", "--commit", "--auto-approve", "transfers-under:2.00", "--json", env=env
+    )
     assert ran.returncode == 0, ran.stderr
     assert json.loads(ran.stdout)["regions"][0]["approvedTransfers"] == 1
 
@@ -247,7 +260,7 @@ def test_rebalance_help_lists_the_exit_codes() -> None:
         [sys.executable, "-m", "api.cli", "rebalance", "--help"], capture_output=True, text=True, timeout=120
     )
     assert shown.returncode == 0
-    codes = shown.stdout[shown.stdout.index("exit codes:"):]
+    codes = shown.stdout[shown.stdout.index("exit codes:") :]
     for code in ("0", "2", "3", "4"):
         assert f"\n  {code}  " in codes
 

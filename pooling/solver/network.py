@@ -154,22 +154,42 @@ class _Network:
         first_backorder = first_arrival + arrivals.count
         outside = first_backorder + n_backorders
         leftover = outside + 1
-        tails = np.concatenate([
-            open_lanes.donor, first_arrival + arrivals.arc_arrival, np.full(n_backorders, outside),
-            np.arange(n_donors), [outside],
-        ])
-        heads = np.concatenate([
-            first_arrival + arrivals.of_lane, first_backorder + arrivals.arc_backorder,
-            first_backorder + np.arange(n_backorders), np.full(n_donors, leftover), [leftover],
-        ])
-        capacities = np.concatenate([
-            open_lanes.capacity, backorders.open[arrivals.arc_backorder], backorders.open, donors.surplus,
-            [requested],
-        ])
-        supplies = np.concatenate([
-            donors.surplus, np.zeros(arrivals.count, np.int64), -backorders.open, [requested],
-            [-int(donors.surplus.sum())],
-        ])
+        tails = np.concatenate(
+            [
+                open_lanes.donor,
+                first_arrival + arrivals.arc_arrival,
+                np.full(n_backorders, outside),
+                np.arange(n_donors),
+                [outside],
+            ]
+        )
+        heads = np.concatenate(
+            [
+                first_arrival + arrivals.of_lane,
+                first_backorder + arrivals.arc_backorder,
+                first_backorder + np.arange(n_backorders),
+                np.full(n_donors, leftover),
+                [leftover],
+            ]
+        )
+        capacities = np.concatenate(
+            [
+                open_lanes.capacity,
+                backorders.open[arrivals.arc_backorder],
+                backorders.open,
+                donors.surplus,
+                [requested],
+            ]
+        )
+        supplies = np.concatenate(
+            [
+                donors.surplus,
+                np.zeros(arrivals.count, np.int64),
+                -backorders.open,
+                [requested],
+                [-int(donors.surplus.sum())],
+            ]
+        )
         return cls(tails, heads, capacities, supplies)
 
 
@@ -192,9 +212,14 @@ def solve_item(lanes: Lanes, demand: ItemDemand, mode: Mode = "POOL_FIRST", now:
     scale, outside_cost = _outside_cost(demand, mode, backorders, buy_late, poolable, max_path)
 
     network = _Network.of(donors, open_lanes, arrivals, backorders, requested)
-    unit_costs = np.concatenate([
-        lane_cost * scale, arrivals.arc_late_cents * scale, outside_cost, np.zeros(len(donors.site) + 1, np.int64),
-    ])
+    unit_costs = np.concatenate(
+        [
+            lane_cost * scale,
+            arrivals.arc_late_cents * scale,
+            outside_cost,
+            np.zeros(len(donors.site) + 1, np.int64),
+        ]
+    )
     flows, flow_seconds = _min_cost_flow(demand.item_id, network, unit_costs)
 
     n_lanes, n_arcs, n_backorders = len(open_lanes.row), len(arrivals.arc_backorder), len(backorders.id)
@@ -321,16 +346,19 @@ def _transfers(
     return tuple(
         TransferLine(item_id, lane_id, from_site, to_site, quantity, cost, lead, tuple(pieces[k]))
         for k, lane_id, from_site, to_site, quantity, cost, lead in zip(
-            moving.tolist(), lanes.lane_id[rows].tolist(), lanes.from_site[rows].tolist(),
-            lanes.to_site[rows].tolist(), lane_flow[moving].tolist(), lanes.cost_cents[rows].tolist(),
-            lanes.lead_hours[rows].tolist(), strict=True,
+            moving.tolist(),
+            lanes.lane_id[rows].tolist(),
+            lanes.from_site[rows].tolist(),
+            lanes.to_site[rows].tolist(),
+            lane_flow[moving].tolist(),
+            lanes.cost_cents[rows].tolist(),
+            lanes.lead_hours[rows].tolist(),
+            strict=True,
         )
     )
 
 
-def _per_site(
-    item_id: int, backorders: _Backorders, flow: IntArray
-) -> list[tuple[int, int, tuple[Allocation, ...]]]:
+def _per_site(item_id: int, backorders: _Backorders, flow: IntArray) -> list[tuple[int, int, tuple[Allocation, ...]]]:
     """(site, units, allocations) of the backorders served from outside, one row per site."""
     rows: dict[int, list[Allocation]] = {}
     for k in np.flatnonzero(flow):

@@ -42,8 +42,8 @@ class Lanes:
     @classmethod
     def of(cls, rows: list[tuple[int, int, int, int, int, int | None]]) -> Lanes:
         """From (lane_id, from_site, to_site, cost_cents, lead_hours, capacity or None) rows."""
-        lane_id, from_site, to_site, cost, lead, capacity = (list(c) for c in zip(*rows, strict=True)) if rows else (
-            [] for _ in range(6)
+        lane_id, from_site, to_site, cost, lead, capacity = (
+            (list(c) for c in zip(*rows, strict=True)) if rows else ([] for _ in range(6))
         )
         return cls(
             lane_id=ints(lane_id),

@@ -95,8 +95,12 @@ def random_region(
     c_cut = np.searchsorted(c_item, np.arange(1, items))
     donors = zip(np.split(site_ids[donor_site], donor_cut), np.split(donor_surplus, donor_cut), strict=True)
     backorders = zip(
-        np.split(bo_id, bo_cut), np.split(site_ids[bo_site], bo_cut), np.split(bo_open, bo_cut),
-        np.split(bo_rank, bo_cut), np.split(bo_needed_by, bo_cut), strict=True,
+        np.split(bo_id, bo_cut),
+        np.split(site_ids[bo_site], bo_cut),
+        np.split(bo_open, bo_cut),
+        np.split(bo_rank, bo_cut),
+        np.split(bo_needed_by, bo_cut),
+        strict=True,
     )
     committed = zip(np.split(c_lane, c_cut), np.split(c_quantity, c_cut), strict=True)
     demands = [
@@ -144,9 +148,7 @@ def _lanes(rng: np.random.Generator, xy: np.ndarray, spec: str) -> Lanes:
     else:
         raise ValueError(f"lanes must be 'dense' or 'knn:K', not {spec!r}")
     km = np.hypot(*(xy[tail] - xy[head]).T)
-    capacity = np.where(
-        rng.random(len(tail)) < CAPACITY_SHARE, rng.integers(1, 21, size=len(tail)), NO_CAPACITY
-    )
+    capacity = np.where(rng.random(len(tail)) < CAPACITY_SHARE, rng.integers(1, 21, size=len(tail)), NO_CAPACITY)
     return Lanes(
         lane_id=np.arange(1, len(tail) + 1, dtype=np.int64),
         from_site=ints(tail + 1),

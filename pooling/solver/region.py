@@ -61,8 +61,7 @@ def _processes_for(problem: RegionProblem) -> int:
         return 1
     n_lanes = len(problem.lanes)
     arcs = sum(
-        min(int((d.donor_surplus > 0).sum()) * len(set(d.backorder_site.tolist())), n_lanes)
-        for d in problem.items
+        min(int((d.donor_surplus > 0).sum()) * len(set(d.backorder_site.tolist())), n_lanes) for d in problem.items
     )
     return cores if arcs >= MIN_ARCS_FOR_PROCESSES else 1
 
@@ -77,7 +76,9 @@ def _solve_in_processes(problem: RegionProblem, processes: int) -> list[ItemPlan
         context.set_forkserver_preload(_loaded_packages())
     chunk = max(1, len(problem.items) // (processes * 8))
     with ProcessPoolExecutor(
-        processes, mp_context=context, initializer=_start_worker,
+        processes,
+        mp_context=context,
+        initializer=_start_worker,
         initargs=(problem.lanes, problem.mode, problem.now),
     ) as pool:
         return list(pool.map(_solve_in_worker, problem.items, chunksize=chunk))

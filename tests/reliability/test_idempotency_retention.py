@@ -32,9 +32,7 @@ def replayed(response: object) -> bool:
 def age(db: Database, by: timedelta, *keys: str) -> None:
     """Make keys look older than they are (the clock of the database, not of the test)."""
     with db.transaction() as s:
-        s.execute(
-            update(IdempotencyKey).where(IdempotencyKey.key.in_(keys)).values(created_at=utcnow() - by)
-        )
+        s.execute(update(IdempotencyKey).where(IdempotencyKey.key.in_(keys)).values(created_at=utcnow() - by))
 
 
 def keys(db: Database) -> list[str]:

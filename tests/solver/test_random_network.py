@@ -70,8 +70,16 @@ def test_knn_lanes_link_each_site_to_its_nearest_both_ways() -> None:
     assert (np.bincount(lanes.from_site, minlength=51)[1:] >= 4).all()
 
 
-@pytest.mark.parametrize("bad", [{"lanes": "ring"}, {"lanes": "knn:x"}, {"lanes": "knn:9"}, {"sites": 1},
-                                 {"backorder_share": 0.7, "surplus_share": 0.5}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"lanes": "ring"},
+        {"lanes": "knn:x"},
+        {"lanes": "knn:9"},
+        {"sites": 1},
+        {"backorder_share": 0.7, "surplus_share": 0.5},
+    ],
+)
 def test_bad_arguments_are_refused(bad: dict) -> None:
     arguments = {"sites": 9, "items": 3} | bad
     with pytest.raises(ValueError):
