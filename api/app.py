@@ -119,7 +119,7 @@ class GraphQLEndpoint:
     async def _execute(self, request: Request, context: Context) -> Response:
         """Strawberry's answer; an outage met inside a resolver is raised so that the whole request is a 503."""
         try:
-            response = await self.view.run(request, context=context)  # type: ignore[call-overload]
+            response: Response = await self.view.run(request, context=context)  # type: ignore[call-overload]
         except Exception as error:  # Strawberry's HTTP errors (the class moved between releases)
             status = getattr(error, "status_code", None)
             if isinstance(status, int) and 400 <= status < 500:
@@ -187,7 +187,7 @@ def create_app(
     async def readyz(_: Request) -> Response:
         try:
             version = await run_in_threadpool(migrated_version)
-        except Exception as error:  # noqa: BLE001 - any failure means not ready
+        except Exception as error:
             log.warning("not ready: %s", error)
             return PlainTextResponse("database unreachable or not migrated", 503)
         return PlainTextResponse(f"ok {version}")

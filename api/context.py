@@ -123,7 +123,7 @@ class Loaders:
         self.item = batch(lambda s, ids: _by_id(s, Item, ids))
         self.backorder = batch(lambda s, ids: _by_id(s, Backorder, ids))
         self.transfer_allocations = batch(_allocations)
-        self.waiting = batch(lambda s, pairs: {p: True for p in positions.waiting(s, pairs)})
+        self.waiting = batch(lambda s, pairs: dict.fromkeys(positions.waiting(s, pairs), True))
         self.incoming = batch(lambda s, pairs: positions.incoming(s, pairs))
         self.history = batch(_history)
 

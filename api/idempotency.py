@@ -141,7 +141,7 @@ def sweeping(db: Database, retention: Retention) -> Callable[[Any], AbstractAsyn
                 deleted = await run_in_threadpool(sweep, db, retention.window, retention.batch)
                 if deleted:
                     log.info("deleted %d expired idempotency keys", deleted)
-            except Exception as error:  # noqa: BLE001 - a database outage: try again next time
+            except Exception as error:
                 reason = str(getattr(error, "orig", None) or error).splitlines()[0]
                 log.warning("idempotency keys not swept (trying again later): %s", reason)
             await asyncio.sleep(retention.sweep_every)

@@ -41,7 +41,7 @@ def note_operation(request: Request, name: Any, operations: list[OperationDefini
     request.state.operation = name
 
 
-class ObservedGraphQL(GraphQL):  # type: ignore[type-arg]
+class ObservedGraphQL(GraphQL):
     """Strawberry's view, noting whether the answer carries GraphQL errors (validation, limits, resolvers)."""
 
     async def process_result(self, request: Request, result: ExecutionResult) -> Any:

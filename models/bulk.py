@@ -139,7 +139,7 @@ def _binary_rows(columns: Sequence[Column], length: int) -> bytes:
     """
     fields: list[tuple[str | None, Any]] = []
     for value in columns:
-        if isinstance(value, np.ndarray) or isinstance(value, int) and not isinstance(value, enum.Enum):
+        if isinstance(value, np.ndarray) or (isinstance(value, int) and not isinstance(value, enum.Enum)):
             fields.append((">i4", value))
         elif isinstance(value, datetime):
             fields.append((">i8", (value - PG_EPOCH) // timedelta(microseconds=1)))

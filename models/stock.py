@@ -35,7 +35,7 @@ class StockLevel(Base):
         CheckConstraint("safety_stock >= 0", name="safety_stock_not_negative"),
         CheckConstraint("reorder_point >= 0", name="reorder_point_not_negative"),
     )
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it from the class
 
     @property
     def available(self) -> int:

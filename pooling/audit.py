@@ -39,22 +39,22 @@ def audit(session: Session) -> list[Breach]:
 
 def _stock_level_findings(session: Session) -> Iterator[_Finding]:
     """Each stock level matches its movements and the approved transfers reserving from it."""
-    ledger = dict(
-        ((s, i), int(total))
+    ledger = {
+        (s, i): int(total)
         for s, i, total in session.execute(
             select(Movement.site_id, Movement.item_id, func.sum(Movement.quantity)).group_by(
                 Movement.site_id, Movement.item_id
             )
         )
-    )
-    reserved_by_transfers = dict(
-        ((s, i), int(total))
+    }
+    reserved_by_transfers = {
+        (s, i): int(total)
         for s, i, total in session.execute(
             select(Transfer.from_site_id, Transfer.item_id, func.sum(Transfer.quantity))
             .where(Transfer.status == TransferStatus.APPROVED)
             .group_by(Transfer.from_site_id, Transfer.item_id)
         )
-    )
+    }
     levels = session.execute(
         select(StockLevel.site_id, StockLevel.item_id, StockLevel.on_hand, StockLevel.reserved)
     ).all()

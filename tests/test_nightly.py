@@ -61,7 +61,7 @@ def test_a_dry_run_saves_nothing(region: Database, capsys: pytest.CaptureFixture
 
 
 def test_json_figures_equal_the_saved_plan_and_a_commit_supersedes(region: Database, capsys) -> None:
-    code, document = rebalance(region, capsys, "--commit")
+    _code, document = rebalance(region, capsys, "--commit")
     (west,) = document["regions"]
     with region.reading() as s:
         plan = s.get(Plan, west["planId"])
@@ -128,7 +128,7 @@ def test_two_runs_of_one_region_at_once_do_not_both_save(region: Database) -> No
             barrier.wait()
             with region.transaction() as s:
                 run_region(s, "west", PlanMode.POOL_FIRST, commit=True, rules=[])
-        except BaseException as error:  # noqa: BLE001
+        except BaseException as error:
             errors.append(error)
 
     threads = [threading.Thread(target=run) for _ in range(2)]
@@ -149,7 +149,7 @@ def test_two_runs_of_one_region_at_once_do_not_both_save(region: Database) -> No
 
 def test_report_is_written_for_the_coordinator(region: Database, capsys, tmp_path) -> None:
     page = tmp_path / "nightly.html"
-    code, document = rebalance(region, capsys, "--commit", "--report", str(page))
+    code, _document = rebalance(region, capsys, "--commit", "--report", str(page))
     assert code == 0
     html = page.read_text()
     assert html.lstrip().lower().startswith("<!doctype html") and "west" in html

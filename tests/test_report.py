@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("plotly")
 
-from api.report import (  # noqa: E402
+from api.report import (
     PlanSummary,
     RegionReport,
     ReorderLine,
@@ -21,7 +21,7 @@ from api.report import (  # noqa: E402
     UnmetLine,
     render_report,
 )
-from models.enums import PlanMode, ReorderStatus, TransferStatus  # noqa: E402
+from models.enums import PlanMode, ReorderStatus, TransferStatus
 
 WHEN = datetime(2025, 3, 14, 2, 15, tzinfo=UTC)
 

@@ -102,20 +102,20 @@ class LoadReport:
             f"data: region {self.region}, {self.sites} sites x {self.items} items = {self.stock_levels:,} stock levels"
         )
         rows = [("operation", "requests", "rps", "mean ms", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors")]
-        for stats in self.operations.values():
-            rows.append(
-                (
-                    stats.name,
-                    f"{stats.requests:,}",
-                    f"{stats.rps:.1f}",
-                    f"{stats.mean_ms:.1f}",
-                    f"{stats.p50_ms:.1f}",
-                    f"{stats.p90_ms:.1f}",
-                    f"{stats.p99_ms:.1f}",
-                    f"{stats.max_ms:.1f}",
-                    f"{stats.errors:,}",
-                )
+        rows.extend(
+            (
+                stats.name,
+                f"{stats.requests:,}",
+                f"{stats.rps:.1f}",
+                f"{stats.mean_ms:.1f}",
+                f"{stats.p50_ms:.1f}",
+                f"{stats.p90_ms:.1f}",
+                f"{stats.p99_ms:.1f}",
+                f"{stats.max_ms:.1f}",
+                f"{stats.errors:,}",
             )
+            for stats in self.operations.values()
+        )
         rows.append(
             ("total", f"{self.total_requests:,}", f"{self.total_rps:.1f}", "", "", "", "", "", f"{self.total_errors:,}")
         )

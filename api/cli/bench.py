@@ -109,6 +109,7 @@ def _progress() -> Callable[[str, int], Callable[[int], None]] | None:
 
     def start(label: str, total: int) -> Callable[[int], None]:
         bar = tqdm(total=total, desc=label, unit="rows", unit_scale=True, leave=False)
-        return bar.update
+        update: Callable[[int], None] = bar.update
+        return update
 
     return start

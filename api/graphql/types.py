@@ -325,9 +325,9 @@ class Transfer(Node):
             shipped_at=row.shipped_at,
             received_at=row.received_at,
             pk=row.id,
-            from_site_id=row.from_site_id if row.from_site_id else row.from_site.id,
-            to_site_id=row.to_site_id if row.to_site_id else row.to_site.id,
-            item_id=row.item_id if row.item_id else row.item.id,
+            from_site_id=row.from_site_id or row.from_site.id,
+            to_site_id=row.to_site_id or row.to_site.id,
+            item_id=row.item_id or row.item.id,
             known_allocations=allocations,
         )
 
@@ -365,8 +365,8 @@ class Reorder(Node):
             ordered_at=row.ordered_at,
             received_at=row.received_at,
             pk=row.id,
-            site_id=row.site_id if row.site_id else row.site.id,
-            item_id=row.item_id if row.item_id else row.item.id,
+            site_id=row.site_id or row.site.id,
+            item_id=row.item_id or row.item.id,
         )
 
 

@@ -79,7 +79,8 @@ class Lanes:
         sites = sites[sites <= self.top_site]
         first, count = start[sites], start[sites + 1] - start[sites]
         offsets = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
-        return rows[np.repeat(first, count) + offsets]
+        picked: IntArray = rows[np.repeat(first, count) + offsets]
+        return picked
 
 
 @dataclass(frozen=True)

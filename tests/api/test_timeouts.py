@@ -28,8 +28,7 @@ def served(db: Database, database_url: str, tmp_path: Path) -> Iterator[Served]:
 
 
 def connect(server: Served) -> socket.socket:
-    connection = socket.create_connection(("127.0.0.1", server.port), timeout=SAFETY)
-    return connection
+    return socket.create_connection(("127.0.0.1", server.port), timeout=SAFETY)
 
 
 def read_until_closed(connection: socket.socket) -> bytes:

@@ -92,7 +92,7 @@ def clean(db: Database) -> None:
 
 
 @pytest.fixture
-def world(db: Database, server: str, admin: Client) -> dict[str, Client]:  # noqa: F811
+def world(db: Database, server: str, admin: Client) -> dict[str, Client]:
     """west: N holds 10 of X, lane N -> S; east: E. Item Y nobody holds (it is bought). A client per role and site."""
     build_network(db, {"N": "west", "S": "west", "E": "east"}, {"X": "10.00", "Y": "25.00"}, [("N", "S", "1.00", 6)])
     receive(db, "N", "X", 10)
