@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -205,5 +208,21 @@ def create_app(
             Mount("/static", app=static_files()),  # GraphiQL's files
         ],
         middleware=[Middleware(Observed), Middleware(BodyTimeout, seconds=body_timeout)],
-        lifespan=idempotency.sweeping(db, retention),
+        lifespan=_lifespan(db, retention),
     )
+
+
+def _lifespan(db: Database, retention: idempotency.Retention) -> Callable[[Any], AbstractAsyncContextManager[None]]:
+    """While serving, expired idempotency keys are swept; when the server stops, its pooled connections are closed
+    (the engine stays usable: a shared one opens new connections when next asked)."""
+    sweeping = idempotency.sweeping(db, retention)
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        try:
+            async with sweeping(app):
+                yield
+        finally:
+            await run_in_threadpool(db.dispose)
+
+    return lifespan
