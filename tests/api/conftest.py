@@ -15,6 +15,7 @@ import httpx
 import pytest
 import uvicorn
 from graphql import OperationDefinitionNode, parse, print_ast
+from starlette.applications import Starlette
 
 from api.app import create_app
 from models import Role
@@ -39,15 +40,15 @@ def server(migrated: Database) -> Iterator[str]:
 
 
 @contextmanager
-def serving(database: Database) -> Iterator[str]:
-    """A uvicorn server over `database` on a free port, for as long as the block runs; yields its base URL."""
+def serving(served: Database | Starlette) -> Iterator[str]:
+    """A uvicorn server, in a thread of this process, over a database (the usual app) or an app built by the test,
+    on a free port for as long as the block runs; yields its base URL."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    app = create_app(served) if isinstance(served, Database) else served
     # A long keep-alive: clients that reuse a connection across slow rounds must not race its closing.
-    config = uvicorn.Config(
-        create_app(database), host="127.0.0.1", port=port, log_level="warning", timeout_keep_alive=300
-    )
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_keep_alive=300)
     instance = uvicorn.Server(config)
     thread = threading.Thread(target=instance.run, daemon=True)
     thread.start()

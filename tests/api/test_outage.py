@@ -24,10 +24,9 @@ from api import outage
 from api.app import create_app
 from models.db import Database
 from pooling.audit import audit
-from tests.api.conftest import Client, operations
+from tests.api.conftest import Client, operations, serving
 from tests.factories import build_network, receive
 from tests.reliability.snapshot import snapshot
-from tests.reliability.test_abuse import serving
 
 RECEIPT = {"input": {"site": "N", "sku": "X", "quantity": 1, "reason": "RECEIPT"}}
 

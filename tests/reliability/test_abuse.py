@@ -8,15 +8,9 @@ place orders, so "nothing ran" shows three ways: no field was resolved, no backo
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-import uvicorn
 from graphql.language import Lexer, Source, TokenKind
 from sqlalchemy import func, select
 from starlette.applications import Starlette
@@ -30,7 +24,7 @@ from api.graphql.schema import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
 from models import Backorder
 from models.db import Database
 from pooling.audit import audit
-from tests.api.conftest import Client
+from tests.api.conftest import Client, serving
 from tests.api.serving import free_port
 from tests.factories import build_network, receive
 from tests.reliability.snapshot import snapshot
@@ -63,27 +57,6 @@ def world(db: Database, admin: Client) -> Client:
     build_network(db, {"N": "west", "S": "west"}, {"X": "10.00"}, [("N", "S", "1.00", 6)])
     receive(db, "N", "X", 40)
     return admin
-
-
-@contextmanager
-def serving(app: Starlette) -> Iterator[str]:
-    """Another app on its own uvicorn port, in a thread of this process (the `server` fixture's pattern)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    instance = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not instance.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the second test server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        instance.should_exit = True
-        thread.join(timeout=10)
 
 
 def token_count(query: str) -> int:

@@ -3,14 +3,11 @@ batches by the server and by `stockpool rebalance --commit`."""
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-import uvicorn
 from sqlalchemy import func, select, update
 
 from api import idempotency
@@ -19,7 +16,7 @@ from api.cli import main as stockpool
 from models import IdempotencyKey, Role, utcnow
 from models.db import Database
 from pooling.access import create_token
-from tests.api.conftest import Client, operations
+from tests.api.conftest import Client, operations, serving
 from tests.factories import build_network, receive
 
 RECEIPT = {"input": {"site": "N", "sku": "X", "quantity": 5, "reason": "RECEIPT"}}
@@ -103,23 +100,11 @@ def test_the_retention_is_read_from_the_environment(monkeypatch: pytest.MonkeyPa
 @pytest.fixture
 def sweeping_server(db: Database) -> Iterator[str]:
     """A server of its own whose sweeper runs every 50 ms with a one-hour window."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     retention = idempotency.Retention(window=timedelta(hours=1), sweep_every=0.05, batch=2)
-    app = create_app(db, idempotency_retention=retention)
-    instance = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not instance.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        with serving(create_app(db, idempotency_retention=retention)) as base:
+            yield base
     finally:
-        instance.should_exit = True
-        thread.join(timeout=10)
         idempotency.configure(idempotency.Retention.from_environment())  # this process's other servers
 
 
