@@ -4,14 +4,19 @@ from models.access import ApiToken, IdempotencyKey
 from models.base import Base, utcnow
 from models.enums import (
     BackorderStatus,
+    DemandClass,
+    EventKind,
     MovementReason,
     PlanMode,
     PlanStatus,
+    PolicyMode,
     Priority,
     ReorderStatus,
     Role,
     TransferStatus,
 )
+from models.events import Event
+from models.forecasting import Forecast
 from models.history import HistoryEntry
 from models.network import Item, Lane, Site
 from models.orders import Backorder, Order
@@ -23,6 +28,10 @@ __all__ = [
     "Backorder",
     "BackorderStatus",
     "Base",
+    "DemandClass",
+    "Event",
+    "EventKind",
+    "Forecast",
     "HistoryEntry",
     "IdempotencyKey",
     "Item",
@@ -34,6 +43,7 @@ __all__ = [
     "PlanMode",
     "PlanStatus",
     "PlanUnmet",
+    "PolicyMode",
     "Priority",
     "Reorder",
     "ReorderAllocation",

@@ -71,3 +71,41 @@ class Role(enum.StrEnum):
     ADMIN = "ADMIN"
     COORDINATOR = "COORDINATOR"
     SITE = "SITE"
+
+
+class PolicyMode(enum.StrEnum):
+    """MANUAL: the numbers a person typed stay; FORECAST: safety stock, reorder point and order-up-to follow the
+    forecast, the supplier lead time and the service level."""
+
+    MANUAL = "MANUAL"
+    FORECAST = "FORECAST"
+
+
+class DemandClass(enum.StrEnum):
+    """Syntetos-Boylan classification of a daily demand series by ADI and CV²."""
+
+    NO_DEMAND = "NO_DEMAND"
+    SMOOTH = "SMOOTH"
+    INTERMITTENT = "INTERMITTENT"
+    ERRATIC = "ERRATIC"
+    LUMPY = "LUMPY"
+
+
+class EventKind(enum.StrEnum):
+    """What the outbox reports; an event row exists if and only if the change it reports committed."""
+
+    BACKORDER_CREATED = "BACKORDER_CREATED"
+    BACKORDER_COVERED = "BACKORDER_COVERED"
+    BACKORDER_FILLED = "BACKORDER_FILLED"
+    BACKORDER_CANCELLED = "BACKORDER_CANCELLED"
+    PLAN_SAVED = "PLAN_SAVED"
+    TRANSFER_APPROVED = "TRANSFER_APPROVED"
+    TRANSFER_REJECTED = "TRANSFER_REJECTED"
+    TRANSFER_SHIPPED = "TRANSFER_SHIPPED"
+    TRANSFER_RECEIVED = "TRANSFER_RECEIVED"
+    TRANSFER_CANCELLED = "TRANSFER_CANCELLED"
+    REORDER_ORDERED = "REORDER_ORDERED"
+    REORDER_RECEIVED = "REORDER_RECEIVED"
+    ALERT_RAISED = "ALERT_RAISED"
+    ALERT_CLOSED = "ALERT_CLOSED"
+    STOCK_POLICY_CHANGED = "STOCK_POLICY_CHANGED"

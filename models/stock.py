@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, UTCDateTime, enum_column, utcnow
-from models.enums import MovementReason
+from models.enums import MovementReason, PolicyMode
 from models.network import Item, Site
 
 
@@ -22,6 +22,9 @@ class StockLevel(Base):
     reserved: Mapped[int] = mapped_column(Integer, default=0)
     safety_stock: Mapped[int] = mapped_column(Integer, default=0)
     reorder_point: Mapped[int] = mapped_column(Integer, default=0)
+    order_up_to: Mapped[int] = mapped_column(Integer, default=0)
+    policy_mode: Mapped[PolicyMode] = mapped_column(enum_column(PolicyMode), default=PolicyMode.MANUAL)
+    service_level: Mapped[float] = mapped_column(Float, default=0.95)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     site: Mapped[Site] = relationship()

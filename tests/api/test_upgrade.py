@@ -1,9 +1,10 @@
-"""Upgrading a populated database from revision 0001 to head keeps every row as it was, and the service works on it.
+"""A populated database of a previous release (revision 0001, 0002) upgrades to head whole, and the service works on it.
 
-The 0001 database is a separate SQLite file, or a throw-away PostgreSQL database beside the test database (the
+The old database is a separate SQLite file, or a throw-away PostgreSQL database beside the test database (the
 shared test database stays at head for the other tests). It is filled with the rows a round of the previous release
-leaves: the operations run on the test database, then every row of every 0001 table is copied across, column by
-column as 0001 has them (history rows and other new columns have nowhere to go, as in a real 0001 database).
+leaves: the operations run on the test database, then every row of every table of that release is copied across,
+column by column as it has them (rows of newer tables and newer columns have nowhere to go, as in a real database of
+that release).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, create_engine, make_url, select, text
 from sqlalchemy.engine import Engine
 
@@ -31,9 +33,9 @@ PLACE = 'mutation { placeOrder(input: {site: "E", sku: "Y", quantity: 1}) { back
 
 @pytest.fixture
 def old_url(database_url: str, tmp_path: Any) -> Iterator[str]:
-    """An empty database for revision 0001: a SQLite file, or a PostgreSQL database created and dropped here."""
+    """An empty database for an old revision: a SQLite file, or a PostgreSQL database created and dropped here."""
     if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'release-0001.db'}"
+        yield f"sqlite:///{tmp_path / 'release.db'}"
         return
     url = make_url(database_url)
     name = f"{url.database}_upgrade"
@@ -126,7 +128,16 @@ def copy_rows(source: Engine, target: Engine, metadata: MetaData) -> None:
                 )
 
 
-def test_a_populated_0001_database_upgrades_whole(db: Database, server: str, old_url: str) -> None:
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert head is not None
+    return head
+
+
+@pytest.mark.parametrize("release_revision", ["0001", "0002"])
+def test_a_populated_database_of_a_previous_release_upgrades_whole(
+    db: Database, server: str, old_url: str, release_revision: str
+) -> None:
     tokens = fill(db)
     admin_client = Client(server, tokens["admin"])
     first = admin_client.post(PLACE, key=KEY)
@@ -137,7 +148,7 @@ def test_a_populated_0001_database_upgrades_whole(db: Database, server: str, old
         config = alembic_config(old.url)
         with old.engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, "0001")
+            command.upgrade(config, release_revision)
         release = MetaData()
         release.reflect(old.engine)
         release.remove(release.tables["alembic_version"])
@@ -149,11 +160,14 @@ def test_a_populated_0001_database_upgrades_whole(db: Database, server: str, old
 
         assert cli.main(["--database-url", old.url, "migrate"]) == 0  # what every command does first
         with old.engine.connect() as connection:
-            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
-            assert connection.execute(text("SELECT count(*) FROM history")).scalar() == 0
-            assert (
-                connection.execute(text("SELECT count(*) FROM api_tokens WHERE last_used_at IS NOT NULL")).scalar() == 0
-            )
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == head_revision()
+            if release_revision == "0001":
+                assert connection.execute(text("SELECT count(*) FROM history")).scalar() == 0
+                used = text("SELECT count(*) FROM api_tokens WHERE last_used_at IS NOT NULL")
+                assert connection.execute(used).scalar() == 0
+            # 0003: every stock level keeps the numbers a person typed
+            policies = text("SELECT DISTINCT policy_mode, order_up_to, service_level FROM stock_levels")
+            assert connection.execute(policies).all() == [("MANUAL", 0, 0.95)]
         assert rows_of(old.engine, release) == before  # every old row, every old column, unchanged
         with old.reading() as s:
             assert audit(s) == []
@@ -168,7 +182,8 @@ def test_a_populated_0001_database_upgrades_whole(db: Database, server: str, old
             assert statuses == sorted(
                 ["RECEIVED", "SHIPPED", "CANCELLED", "REJECTED", "APPROVED", "SUPERSEDED", "SUGGESTED"]
             )
-            assert all(e["node"]["history"] == [] for e in listed["transfers"]["edges"])  # made before 0002
+            if release_revision == "0001":
+                assert all(e["node"]["history"] == [] for e in listed["transfers"]["edges"])  # made before 0002
             (suggested,) = [e["node"]["id"] for e in listed["transfers"]["edges"] if e["node"]["status"] == "SUGGESTED"]
             approved = admin.gql(
                 "mutation ($ids: [ID!]!) { approveTransfers(input: {ids: $ids}) "
@@ -177,7 +192,11 @@ def test_a_populated_0001_database_upgrades_whole(db: Database, server: str, old
             )["approveTransfers"]
             assert approved["errors"] == []
             me = admin.gql("{ me { id } }")["me"]["id"]
-            assert approved["transfers"][0]["history"] == [{"action": "APPROVED", "actor": "admin", "actorTokenId": me}]
+            assert approved["transfers"][0]["history"][-1] == {
+                "action": "APPROVED",
+                "actor": "admin",
+                "actorTokenId": me,
+            }
             with httpx.Client(base_url=base) as anonymous:
                 assert anonymous.post("/graphql", json={"query": "{ me { id } }"}).status_code == 401
         with old.reading() as s:
