@@ -24,7 +24,7 @@ from api import idempotency, report
 from api.cli.console import EXIT_FAILED, EXIT_OK, EXIT_UNMET, EXIT_USAGE
 from models import Plan, PlanMode, Site, utcnow
 from models.db import Database
-from pooling import money
+from pooling import forecasts, money
 from pooling.errors import PoolingError
 from pooling.nightly import RegionRound, run_region
 from pooling.policies import Rule, parse_policy
@@ -152,6 +152,7 @@ def _rebalance(
     bar = tqdm(regions, desc="rebalancing", unit="region", disable=not sys.stderr.isatty(), file=sys.stderr)
     for region in bar:
         bar.set_postfix_str(region)
+        refreshed = _refresh_policies(database, region) if args.commit else None
         try:
             with database.transaction() as session:
                 done = run_region(session, region, PlanMode(args.mode), args.commit, rules)
@@ -166,11 +167,27 @@ def _rebalance(
             traceback.print_exc()
             rounds.append(_failed(region, "UNEXPECTED", _reason(error)))
         else:
+            if refreshed is not None:
+                done_round["forecast"] = refreshed
             rounds.append(done_round)
             if drawn is not None:
                 reports.append(drawn)
     bar.close()
     return rounds, reports
+
+
+def _refresh_policies(database: Database, region: str) -> dict[str, Any]:
+    """Before a committed rebalance: the region's forecasts recomputed and its FORECAST policies applied, in a
+    transaction of their own (a failure there is reported and the rebalance runs on the numbers as they were)."""
+    try:
+        with database.transaction() as session:
+            result = forecasts.recompute(session, region=region, apply=True, actor="nightly")
+    except (PoolingError, OperationalError) as error:
+        return {"error": error.message if isinstance(error, PoolingError) else str(error.orig)}
+    except Exception as error:
+        traceback.print_exc()
+        return {"error": _reason(error)}
+    return {"series": result.series, "policiesChanged": result.policies_changed}
 
 
 def _failed(region: str, code: str, message: str) -> dict[str, Any]:

@@ -12,7 +12,18 @@ from sqlalchemy import Select
 from sqlalchemy.orm import Session
 from strawberry.utils.str_converters import to_camel_case
 
-from models import BackorderStatus, MovementReason, PlanMode, PlanStatus, Priority, ReorderStatus, Role, TransferStatus
+from models import (
+    BackorderStatus,
+    DemandClass,
+    MovementReason,
+    PlanMode,
+    PlanStatus,
+    PolicyMode,
+    Priority,
+    ReorderStatus,
+    Role,
+    TransferStatus,
+)
 from pooling.errors import ErrorCode, PoolingError
 
 T = TypeVar("T")
@@ -30,6 +41,8 @@ PlanStatusEnum = Annotated[PlanStatus, strawberry.enum(name="PlanStatus")]
 TransferStatusEnum = Annotated[TransferStatus, strawberry.enum(name="TransferStatus")]
 ReorderStatusEnum = Annotated[ReorderStatus, strawberry.enum(name="ReorderStatus")]
 RoleEnum = Annotated[Role, strawberry.enum(name="Role")]
+PolicyModeEnum = Annotated[PolicyMode, strawberry.enum(name="PolicyMode")]
+DemandClassEnum = Annotated[DemandClass, strawberry.enum(name="DemandClass")]
 
 
 DRY_RUN = "DryRun"  # the kind of a dry run's records begins so: they are numbered in the plan, not saved

@@ -22,6 +22,7 @@ from api.graphql.base import (
     Node,
     PlanModeEnum,
     PlanStatusEnum,
+    PolicyModeEnum,
     PriorityEnum,
     ReorderStatusEnum,
     RoleEnum,
@@ -145,6 +146,9 @@ class StockLevel(Node):
     available: int
     safety_stock: int
     reorder_point: int
+    order_up_to: int
+    policy_mode: PolicyModeEnum
+    service_level: float
     site_id: Private[int]
     item_id: Private[int]
     pk: Private[int]
@@ -183,6 +187,9 @@ class StockLevel(Node):
             available=row.available,
             safety_stock=row.safety_stock,
             reorder_point=row.reorder_point,
+            order_up_to=row.order_up_to,
+            policy_mode=row.policy_mode,
+            service_level=row.service_level,
             site_id=row.site_id,
             item_id=row.item_id,
             pk=row.id,

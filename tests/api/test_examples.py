@@ -92,7 +92,15 @@ def test_every_example_operation(admin: Client, server: str) -> None:
     level = run(
         north, "SetStockPolicy", input={"site": "LAB-N", "sku": "RGT-001", "safetyStock": 5, "reorderPoint": 8}
     )["stockLevel"]
-    assert level == {"onHand": 0, "reserved": 0, "available": 0, "safetyStock": 5, "reorderPoint": 8}
+    assert level == {
+        "onHand": 0,
+        "available": 0,
+        "safetyStock": 5,
+        "reorderPoint": 8,
+        "orderUpTo": 0,
+        "policyMode": "MANUAL",
+        "serviceLevel": pytest.approx(0.95),
+    }
     level = run(
         north,
         "RecordMovement",
@@ -224,5 +232,27 @@ def test_every_example_operation(admin: Client, server: str) -> None:
     assert rejected["transfers"] == [{"id": second[0]["id"], "status": "REJECTED"}]
     cancelled = run(south, "CancelBackorder", input={"id": again["backorder"]["id"], "reason": "no longer needed"})
     assert cancelled["backorder"] == {"id": again["backorder"]["id"], "status": "CANCELLED"}
+
+    # LAB-S asked 12 + 3 units of RGT-001 today: one demand day in 90, an intermittent series.
+    forecast = south.op("DemandForecast", site="LAB-S", sku="RGT-001")["forecast"]
+    ran.add("DemandForecast")
+    assert (forecast["site"], forecast["item"]) == ({"code": "LAB-S"}, {"sku": "RGT-001"})
+    assert (forecast["demandClass"], forecast["historyDays"], forecast["leadTimeDays"]) == ("INTERMITTENT", 90, 10)
+    assert forecast["method"] in ("CROSTON_SBA", "TSB", "SES") and forecast["dailyMean"] > 0
+    assert forecast["serviceLevel"] == pytest.approx(0.95) and forecast["backtestError"] is not None
+    rop, ss = forecast["suggestedReorderPoint"], forecast["suggestedSafetyStock"]
+    assert 0 <= ss <= rop <= forecast["suggestedOrderUpTo"]
+    assert forecast["projectedStockoutAt"] is not None  # nothing on the shelf, nothing coming
+    managed = run(
+        west, "SetStockPolicy", input={"site": "LAB-S", "sku": "RGT-001", "mode": "FORECAST", "serviceLevel": 0.98}
+    )["stockLevel"]
+    after = south.op("DemandForecast", site="LAB-S", sku="RGT-001")["forecast"]
+    assert after["serviceLevel"] == pytest.approx(0.98) and after["suggestedReorderPoint"] >= rop
+    assert (managed["policyMode"], managed["serviceLevel"]) == ("FORECAST", pytest.approx(0.98))
+    assert (managed["safetyStock"], managed["reorderPoint"], managed["orderUpTo"]) == (
+        after["suggestedSafetyStock"],
+        after["suggestedReorderPoint"],
+        after["suggestedOrderUpTo"],
+    )
 
     assert ran == set(operations()), set(operations()) - ran
