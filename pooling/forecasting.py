@@ -44,6 +44,7 @@ SES_ALPHA = 0.1
 CROSTON_ALPHA = 0.1
 TSB_ALPHA_D = 0.1
 TSB_ALPHA_P = 0.1
+LEVEL_VARIANCE = SES_ALPHA / (2 - SES_ALPHA)  # every method smooths with weight 0.1
 MIN_SERVICE_LEVEL, MAX_SERVICE_LEVEL = 0.5, 0.9999  # (0.5, 0.9999]
 MAX_BINS = 64  # daily values per series in the lead-time distribution; larger ones are binned
 CHUNK = 8192  # series per chunk of the lead-time distribution
@@ -251,15 +252,21 @@ def policies(
     mean_lead = found.daily_mean * lead
     z = np.array([NormalDist().inv_cdf(float(p)) for p in np.unique(level)])
     z_of = z[np.searchsorted(np.unique(level), level)]
-    normal_safety = z_of * found.daily_std * np.sqrt(lead)
+    # The forecast is itself an estimate: over L days its error adds L² x Var(level) to the L x sigma² of demand;
+    # an exponentially smoothed level (weight alpha) has variance sigma² x alpha / (2 - alpha).
+    normal_safety = z_of * found.daily_std * np.sqrt(lead + lead**2 * LEVEL_VARIANCE)
     safety = np.where(np.isin(found.demand_class, NORMAL_CLASSES), normal_safety, 0.0)
 
     sporadic = np.flatnonzero(np.isin(found.demand_class, (2, 4)))
     if sporadic.size:
-        quantile = bootstrap_quantile(demand[sporadic], valid[sporadic], lead[sporadic], level[sporadic])
-        history_mean = (demand[sporadic] * valid[sporadic]).sum(axis=1) / np.maximum(valid[sporadic].sum(axis=1), 1)
-        ratio = np.where(history_mean > 0, found.daily_mean[sporadic] / np.where(history_mean > 0, history_mean, 1), 0)
-        safety[sporadic] = np.maximum(quantile * ratio - mean_lead[sporadic], 0.0)
+        d, v = demand[sporadic], valid[sporadic]
+        quantile = bootstrap_quantile(d, v, lead[sporadic], level[sporadic])
+        days = np.maximum(v.sum(axis=1), 1)
+        history_mean = (d * v).sum(axis=1) / days
+        history_std = np.sqrt((((d - history_mean[:, None]) ** 2) * v).sum(axis=1) / days)
+        spread = np.maximum(quantile - lead[sporadic] * history_mean, 0.0)  # the bootstrap's quantile above its mean
+        estimate = z_of[sporadic] * history_std * lead[sporadic] * np.sqrt(LEVEL_VARIANCE)
+        safety[sporadic] = np.sqrt(spread**2 + estimate**2)
 
     safety = np.where(found.demand_class == 0, 0.0, np.maximum(safety, 0.0))
     safety_units = np.ceil(safety - 1e-9).astype(np.int64)
