@@ -230,11 +230,13 @@ def _history(s: Session, rng: random.Random) -> None:
         for day, units in used:
             moment = start + timedelta(days=day, hours=rng.uniform(8, 18))
             move(s, level, -units, MovementReason.CONSUMPTION, ACTOR, note="daily runs").created_at = moment
+    s.flush()
+    s.expunge_all()  # thousands of written movements would slow every later flush of the session down
 
 
 def _ids(s: Session, pairs: list[tuple[DemoSite, DemoItem]]) -> list[tuple[int, int]]:
-    site_id = dict(s.execute(select(Site.code, Site.id)).tuples().all())
-    item_id = dict(s.execute(select(Item.sku, Item.id)).tuples().all())
+    site_id = dict(s.execute(select(Site.code, Site.id)).all())
+    item_id = dict(s.execute(select(Item.sku, Item.id)).all())
     return [(site_id[site.code], item_id[item.sku]) for site, item in pairs]
 
 
