@@ -311,3 +311,34 @@ def _lead_time_quantile(demand: FloatArray, valid: BoolArray, lead: int, level: 
     cdf = np.cumsum(total, axis=1) / np.maximum(total.sum(axis=1, keepdims=True), 1e-300)
     quantile = np.argmax(cdf >= level[:, None] - 1e-9, axis=1)
     return np.asarray(quantile * width, dtype=np.float64)
+
+
+SERIES_PER_CHUNK = 100_000  # keeps the recursions' day-by-series arrays to a few hundred MB
+
+
+def forecast_and_policies(
+    demand: FloatArray,
+    valid: BoolArray,
+    lead_time_days: IntArray,
+    service_level: FloatArray,
+    review_days: int,
+    chunk: int = SERIES_PER_CHUNK,
+) -> tuple[Forecasts, Policies]:
+    """`forecast` then `policies`, a chunk of series at a time (memory stays bounded however many series)."""
+    parts: list[tuple[Forecasts, Policies]] = []
+    for start in range(0, demand.shape[0], chunk):
+        rows = slice(start, start + chunk)
+        found = forecast(demand[rows], valid[rows])
+        parts.append(
+            (found, policies(demand[rows], valid[rows], found, lead_time_days[rows], service_level[rows], review_days))
+        )
+    if not parts:
+        empty = forecast(np.zeros((0, max(demand.shape[1], 1))), np.zeros((0, max(demand.shape[1], 1)), dtype=bool))
+        return empty, policies(demand, valid, empty, lead_time_days, service_level, review_days)
+    joined = Forecasts(
+        **{name: np.concatenate([getattr(f, name) for f, _ in parts]) for name in Forecasts.__dataclass_fields__}
+    )
+    policy = Policies(
+        **{name: np.concatenate([getattr(p, name) for _, p in parts]) for name in Policies.__dataclass_fields__}
+    )
+    return joined, policy

@@ -109,8 +109,7 @@ def _compute(
     lead = lead_values[order][np.searchsorted(item_ids[order], history.item_ids)] if n else np.zeros(0, np.int64)
     level = service_levels if service_levels is not None else np.full(n, DEFAULT_SERVICE_LEVEL)
     valid = history.valid
-    found = forecasting.forecast(history.demand, valid)
-    policy = forecasting.policies(history.demand, valid, found, lead, level, review_days)
+    found, policy = forecasting.forecast_and_policies(history.demand, valid, lead, level, review_days)
     return _Computed(history, found, policy, lead, level)
 
 
