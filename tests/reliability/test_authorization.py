@@ -64,6 +64,7 @@ MATRIX = """
 | `lanes` | ok / ok / empty | ok / ok / empty | ok / ok / empty | ok / ok / empty | ok / ok / empty | 401 | 401 |
 | `stockLevels` | ok / ok / NOT_FOUND | ok / ok / NOT_FOUND | ok / ok / NOT_FOUND | ok / ok / NOT_FOUND | ok / ok / NOT_FOUND | 401 | 401 |
 | `movements` | ok / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND | 401 | 401 |
+| `forecast` | ok / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND | 401 | 401 |
 | `backorders` | ok / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND | 401 | 401 |
 | `transfers` | ok / ok / empty | ok / empty / empty | empty / ok / empty | ok / empty / empty | empty | 401 | 401 |
 | `reorders` | ok / ok / empty | ok / empty / empty | empty / ok / empty | ok / empty / empty | empty | 401 | 401 |
@@ -502,6 +503,11 @@ ROWS: dict[str, Row] = {
         'query M($site: String!) { movements(site: $site, sku: "Y") { edges { node { quantity reason } } } }',
         by_site,
         lambda a, c: listed(edges(a), lambda n: True),
+    ),
+    "forecast": Row(
+        'query F($site: String!) { forecast(site: $site, sku: "Y") { site { code } demandClass } }',
+        by_site,
+        lambda a, c: "ok" if a["site"]["code"] == c.asked.value else f"another site's forecast: {a}",
     ),
     "backorders": Row(
         "query B($site: String) { backorders(site: $site) { edges { node { ...Seen } } } }" + SEEN,
