@@ -78,7 +78,9 @@ def demand_history(
     start = window_start(days, now)
     dialect = session.get_bind().dialect.name
 
-    def scoped(query: Any, site_column: Any, item_column: Any) -> Any:
+    def scoped(query: Any, site_column: Any, item_column: Any, items: Sequence[int] | None = None) -> Any:
+        if items is not None:  # the items of the series found: most of the network's stock levels are not read
+            query = query.where(item_column.in_(items))
         if region is not None:
             query = query.where(site_column.in_(select(Site.id).where(Site.region == region)))
         if only_pairs:
@@ -87,12 +89,14 @@ def demand_history(
             query = query.where(site_column.in_(sites), item_column.in_(items))
         return query
 
-    def by_day(model: type[Order] | type[Movement], amount: Any, *conditions: Any) -> npt.NDArray[np.int64]:
+    def by_day(
+        model: type[Order] | type[Movement], amount: Any, *conditions: Any, items: Sequence[int] | None = None
+    ) -> npt.NDArray[np.int64]:
         day = _day_index(model.created_at, start, dialect)
         query = select(model.site_id, model.item_id, day, func.sum(amount)).where(
             model.created_at >= start, *conditions
         )
-        query = scoped(query, model.site_id, model.item_id).group_by(model.site_id, model.item_id, day)
+        query = scoped(query, model.site_id, model.item_id, items).group_by(model.site_id, model.item_id, day)
         rows = session.execute(query).all()
         return np.array(rows, dtype=np.int64).reshape(-1, 4)
 
@@ -100,7 +104,6 @@ def demand_history(
     asked = np.concatenate(
         [orders, by_day(Movement, -Movement.quantity, Movement.reason == MovementReason.CONSUMPTION)]
     )
-    net = by_day(Movement, Movement.quantity)
     extra = np.array(list(pairs), dtype=np.int64).reshape(-1, 2)
     if only_pairs:  # the query read the product of their sites and items: keep the pairs themselves
         wanted = _indexer(np.unique(extra, axis=0).reshape(-1, 2))
@@ -118,9 +121,11 @@ def demand_history(
         inside = (rows >= 0) & (asked[:, 2] >= 0) & (asked[:, 2] < days)
         np.add.at(demand, (rows[inside], asked[inside, 2]), asked[inside, 3])
 
+        items = np.unique(series[:, 1]).tolist()
         query = select(StockLevel.site_id, StockLevel.item_id, StockLevel.on_hand)
-        levels = session.execute(scoped(query, StockLevel.site_id, StockLevel.item_id)).all()
+        levels = session.execute(scoped(query, StockLevel.site_id, StockLevel.item_id, items)).all()
         level_rows = np.array(levels, dtype=np.int64).reshape(-1, 3)
+        net = by_day(Movement, Movement.quantity, items=items)
         now_on_hand = np.zeros(n, dtype=np.int64)
         at = index(level_rows[:, :2])
         now_on_hand[at[at >= 0]] = level_rows[at >= 0, 2]

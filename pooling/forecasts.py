@@ -124,8 +124,8 @@ def recompute(
     now: datetime | None = None,
     progress: Progress | None = None,
 ) -> Recomputed:
-    """Forecast every series with demand in the window (and every FORECAST stock level, and every series that had
-    a forecast), store the forecasts, and with `apply` set the FORECAST stock levels' numbers."""
+    """Forecast every series with demand in the window (and every FORECAST stock level), store the forecasts (those
+    of the scope's other series are deleted: no demand), and with `apply` set the FORECAST stock levels' numbers."""
     check_days(history_days)
     check_review_days(review_days)
     now = now or utcnow()
@@ -150,14 +150,16 @@ def recompute(
         StockLevel.reorder_point,
         StockLevel.order_up_to,
     )
-    stored_query = select(Forecast.site_id, Forecast.item_id)
+    # Only the levels that differ from the default: FORECAST ones and those with their own service level (the
+    # network's tens of millions of others are not read).
+    levels_query = levels_query.where(
+        (StockLevel.policy_mode == PolicyMode.FORECAST) | (StockLevel.service_level != DEFAULT_SERVICE_LEVEL)
+    )
     if in_scope is not None:
         levels_query = levels_query.where(StockLevel.site_id.in_(in_scope))
-        stored_query = stored_query.where(Forecast.site_id.in_(in_scope))
     levels = session.execute(levels_query).all()
     managed = [(s, i) for _, s, i, mode, *_ in levels if mode == PolicyMode.FORECAST]
-    stored = [(s, i) for s, i in session.execute(stored_query).all()]
-    history = demand_history(session, history_days, region=region, pairs=managed + stored, now=now)
+    history = demand_history(session, history_days, region=region, pairs=managed, now=now)
     lap("history")
 
     n = len(history.site_ids)
