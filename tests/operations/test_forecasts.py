@@ -313,3 +313,27 @@ def test_the_demo_has_a_history_that_forecasts_show(db: Database) -> None:
         oldest = s.scalar(select(func.min(Movement.created_at)))
         assert oldest is not None and oldest < datetime.now(UTC) - timedelta(days=80)
         assert np.isfinite(s.scalar(select(func.avg(Forecast.backtest_error))) or np.nan)
+
+
+def test_the_nightly_commit_applies_forecast_policies_first(network: Database) -> None:
+    db = network
+    _random_history(db, seed=21)
+    with db.transaction() as s:
+        stock.set_stock_policy(s, "B", "X", actor="test", mode=PolicyMode.FORECAST)
+        s.execute(update(StockLevel).where(StockLevel.policy_mode == PolicyMode.FORECAST).values(reorder_point=0))
+    nightly = _cli(db, "rebalance", "--region", "west", "--commit", "--json")
+    assert nightly.returncode in (0, 3), nightly.stderr
+    (west,) = json.loads(nightly.stdout)["regions"]
+    assert west["forecast"]["series"] > 0 and west["forecast"]["policiesChanged"] >= 1
+    with db.reading() as s:
+        level = s.scalars(select(StockLevel).where(StockLevel.policy_mode == PolicyMode.FORECAST)).one()
+        stored = s.scalars(
+            select(Forecast).where(Forecast.site_id == level.site_id, Forecast.item_id == level.item_id)
+        ).one()
+        assert level.reorder_point == stored.reorder_point > 0
+        entry = s.scalars(
+            select(HistoryEntry)
+            .where(HistoryEntry.record_kind == "stock_level", HistoryEntry.record_id == level.id)
+            .order_by(HistoryEntry.id.desc())
+        ).first()
+        assert entry is not None and (entry.actor, entry.action) == ("nightly", "POLICY_CHANGED")
