@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, Integer, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from models import Movement, MovementReason, Order, Site, StockLevel, utcnow
+from pooling.errors import ErrorCode, PoolingError
 
 MAX_HISTORY_DAYS = 3660  # ten years
 
@@ -51,8 +52,6 @@ class History:
 
 
 def check_days(days: int, field: str = "history_days") -> None:
-    from pooling.errors import ErrorCode, PoolingError
-
     if not 1 <= days <= MAX_HISTORY_DAYS:
         raise PoolingError(ErrorCode.INVALID, f"Days must be between 1 and {MAX_HISTORY_DAYS}, not {days}.", field)
 
