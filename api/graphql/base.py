@@ -12,7 +12,19 @@ from sqlalchemy import Select
 from sqlalchemy.orm import Session
 from strawberry.utils.str_converters import to_camel_case
 
-from models import BackorderStatus, MovementReason, PlanMode, PlanStatus, Priority, ReorderStatus, Role, TransferStatus
+from models import (
+    BackorderStatus,
+    LineReason,
+    MovementReason,
+    PlanMode,
+    PlanStatus,
+    Priority,
+    ReorderStatus,
+    Role,
+    ShareRule,
+    TransferStatus,
+    UnmetReason,
+)
 from pooling.errors import ErrorCode, PoolingError
 
 T = TypeVar("T")
@@ -30,6 +42,9 @@ PlanStatusEnum = Annotated[PlanStatus, strawberry.enum(name="PlanStatus")]
 TransferStatusEnum = Annotated[TransferStatus, strawberry.enum(name="TransferStatus")]
 ReorderStatusEnum = Annotated[ReorderStatus, strawberry.enum(name="ReorderStatus")]
 RoleEnum = Annotated[Role, strawberry.enum(name="Role")]
+LineReasonEnum = Annotated[LineReason, strawberry.enum(name="LineReason")]
+UnmetReasonEnum = Annotated[UnmetReason, strawberry.enum(name="UnmetReason")]
+ShareRuleEnum = Annotated[ShareRule, strawberry.enum(name="ShareRule")]
 
 
 DRY_RUN = "DryRun"  # the kind of a dry run's records begins so: they are numbered in the plan, not saved
