@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import Item, Site, Transfer, TransferStatus
+from pooling.errors import ErrorCode, PoolingError
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ def lending(session: Session, region: str, since: datetime | None = None) -> lis
     """One balance per site of the region (by code), counting the units received (a unit lost in transit was
     neither lent nor borrowed), from `since` on (received at or after it)."""
     sites = list(session.scalars(select(Site).where(Site.region == region).order_by(Site.code)))
+    if not sites:
+        raise PoolingError(ErrorCode.NOT_FOUND, f"No region {region!r}.", "region")
     ids = [s.id for s in sites]
     received = [Transfer.status == TransferStatus.RECEIVED, Transfer.quantity_received > 0]
     if since is not None:
