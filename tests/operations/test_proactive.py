@@ -206,3 +206,30 @@ def test_replenishment_never_takes_a_donor_below_its_reorder_point(db: Database)
     planned = plan_of(db)
     assert moves(planned, LineReason.BACKORDER) == {("LAB-N", "LAB-T"): 15}
     assert moves(planned) == {} and bought(planned) == {"LAB-S": 18}
+
+
+def test_the_nightly_command_rebalances_proactively_when_told(
+    db: Database, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from api.cli import main as stockpool
+
+    build_network(db, SITES, {"RGT-001": "42.50"}, lanes=[("LAB-N", "LAB-S", "1.20", 6)])
+    stocked(db, "LAB-N", "RGT-001", 40, safety=10, reorder_point=15)
+    stocked(db, "LAB-S", "RGT-001", 2, reorder_point=8, up_to=20)
+    runs = {}
+    for name, flags, environment in (
+        ("default", [], None),
+        ("flag", ["--proactive"], None),
+        ("nightly default", [], "1"),
+        ("overridden", ["--reactive"], "1"),
+    ):
+        if environment is None:
+            monkeypatch.delenv("STOCKPOOL_PROACTIVE", raising=False)
+        else:
+            monkeypatch.setenv("STOCKPOOL_PROACTIVE", environment)
+        assert stockpool(["--database-url", db.url, "rebalance", "--region", "west", "--json", *flags]) == 0
+        (region,) = json.loads(capsys.readouterr().out)["regions"]
+        runs[name] = region["unitsProactive"]
+    assert runs == {"default": 0, "flag": 18, "nightly default": 18, "overridden": 0}
