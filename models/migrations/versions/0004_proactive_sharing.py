@@ -53,41 +53,39 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["site_id"], ["sites.id"], name=op.f("fk_sharing_policies_site_id_sites")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sharing_policies")),
     )
-    with op.batch_alter_table("sharing_policies", schema=None) as batch_op:
-        batch_op.create_index("uq_sharing_policies_site_item", ["site_id", "item_id"], unique=True)
-        batch_op.create_index(
-            "uq_sharing_policies_site_default",
-            ["site_id"],
-            unique=True,
-            sqlite_where=sa.text("item_id IS NULL"),
-            postgresql_where=sa.text("item_id IS NULL"),
-        )
+    op.create_index("uq_sharing_policies_site_item", "sharing_policies", ["site_id", "item_id"], unique=True)
+    op.create_index(
+        "uq_sharing_policies_site_default",
+        "sharing_policies",
+        ["site_id"],
+        unique=True,
+        sqlite_where=sa.text("item_id IS NULL"),
+        postgresql_where=sa.text("item_id IS NULL"),
+    )
 
-    with op.batch_alter_table("items", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("replenish_cost_share", sa.Numeric(precision=5, scale=4), nullable=True))
-    with op.batch_alter_table("plans", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("units_proactive", sa.Integer(), nullable=False, server_default=sa.text("0")))
+    # Plain ALTER TABLE ADD COLUMN on both databases (no table copies).
+    op.add_column("items", sa.Column("replenish_cost_share", sa.Numeric(precision=5, scale=4), nullable=True))
+    op.add_column("plans", sa.Column("units_proactive", sa.Integer(), nullable=False, server_default=sa.text("0")))
     for table in ("transfers", "reorders"):
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.add_column(
-                sa.Column(
-                    "reason", _enum("linereason", "BACKORDER", "REPLENISH"), nullable=False, server_default="BACKORDER"
-                )
-            )
-    with op.batch_alter_table("plan_unmet", schema=None) as batch_op:
-        batch_op.add_column(
+        op.add_column(
+            table,
             sa.Column(
-                "demand", _enum("linereason", "BACKORDER", "REPLENISH"), nullable=False, server_default="BACKORDER"
-            )
+                "reason", _enum("linereason", "BACKORDER", "REPLENISH"), nullable=False, server_default="BACKORDER"
+            ),
         )
-        batch_op.add_column(
-            sa.Column(
-                "reason",
-                _enum("unmetreason", "NO_DONOR", "NOT_PURCHASABLE", "LANE_CAPACITY", "SHARING_POLICY"),
-                nullable=False,
-                server_default="NO_DONOR",
-            )
-        )
+    op.add_column(
+        "plan_unmet",
+        sa.Column("demand", _enum("linereason", "BACKORDER", "REPLENISH"), nullable=False, server_default="BACKORDER"),
+    )
+    op.add_column(
+        "plan_unmet",
+        sa.Column(
+            "reason",
+            _enum("unmetreason", "NO_DONOR", "NOT_PURCHASABLE", "LANE_CAPACITY", "SHARING_POLICY"),
+            nullable=False,
+            server_default="NO_DONOR",
+        ),
+    )
 
 
 def downgrade() -> None:
