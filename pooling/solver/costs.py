@@ -50,5 +50,5 @@ def least_cost_scale(units_poolable: int) -> int:
 
 def dearest_paying_lane(price_cents: int, cost_share: float) -> int:
     """The dearest lane cost per unit at which moving a unit to replenish a site pays: strictly under
-    `cost_share` of the item's price (frePPLe's rebalancing threshold). -1 when no lane pays."""
+    `cost_share` of the item's price (frePPLe's rebalancing threshold); -1 when none pays (a free item)."""
     return int(np.ceil(price_cents * cost_share)) - 1

@@ -87,7 +87,7 @@ class _OpenLanes:
         is_donor[donors.site[donors.site < top]] = True
         into_waiting = lanes.into_sites(np.unique(backorders.site))
         row = into_waiting[is_donor[lanes.from_site[into_waiting]] & (remaining[into_waiting] != 0)]
-        if demand.max_lane_cents >= 0:
+        if demand.max_lane_cents is not None:
             row = row[lanes.cost_cents[row] <= demand.max_lane_cents]
         row = row[np.lexsort((lanes.to_site[row], lanes.from_site[row]))]
         donor = np.searchsorted(donors.site, lanes.from_site[row])

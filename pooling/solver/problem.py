@@ -99,7 +99,7 @@ class ItemDemand:
     `donor_above_reorder_point`: per donor, the units it holds above its reorder point, the most it may give to
     replenishment; `replenish_site`/`replenish_units`: REPLENISH demand of sites projected below their reorder
     point, served after every backorder; `max_lane_cents`: the dearest lane cost per unit this demand may use
-    (-1: any; `costs.dearest_paying_lane` sets it for replenishment).
+    (None: any; `costs.dearest_paying_lane` sets it for replenishment).
     """
 
     item_id: int
@@ -120,7 +120,7 @@ class ItemDemand:
     replenish_site: IntArray = field(default_factory=lambda: ints([]))
     replenish_units: IntArray = field(default_factory=lambda: ints([]))
     replenish_cost_share: float = 0.5
-    max_lane_cents: int = -1
+    max_lane_cents: int | None = None
 
 
 @dataclass(frozen=True)
