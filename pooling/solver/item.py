@@ -77,9 +77,9 @@ def _replenishment(demand: ItemDemand, backorders: ItemPlan) -> ItemDemand:
     given = {t.from_site: 0 for t in backorders.transfers}
     for t in backorders.transfers:
         given[t.from_site] += t.quantity
-    left = demand.donor_surplus - ints([given.get(s, 0) for s in demand.donor_site.tolist()])
-    above = demand.donor_above_reorder_point
-    supply = np.minimum(left, above) if len(above) else np.zeros_like(left)
+    above = demand.donor_above_reorder_point if len(demand.donor_above_reorder_point) else 0
+    # What the donor gave to backorders comes off both its shareable surplus and its units above reorder point.
+    supply = np.minimum(demand.donor_surplus, above) - ints([given.get(s, 0) for s in demand.donor_site.tolist()])
     carried = backorders.transfers
     n = len(demand.replenish_site)
     return replace(
@@ -110,7 +110,6 @@ def _explained(lanes: Lanes, demand: ItemDemand, mode: Mode, now: float, plan: I
     free_lanes = replace(lanes, capacity=np.full(len(lanes), NO_CAPACITY, np.int64))
     without_rules = _unmet_units(_solve(lanes, free_sharing, mode, now))
     without_caps = _unmet_units(_solve(free_lanes, free_sharing, mode, now))
-    donors = set(demand.donor_site[demand.donor_surplus > 0].tolist())
     lines = []
     for line in plan.unmet:
         key = (line.demand, line.site)
@@ -119,12 +118,24 @@ def _explained(lanes: Lanes, demand: ItemDemand, mode: Mode, now: float, plan: I
             reason = "SHARING_POLICY"
         elif without_caps.get(key, 0) < line.quantity:
             reason = "LANE_CAPACITY"
-        elif donors & set(lanes.from_site[lanes.to_site == line.site].tolist()):
+        elif _reachable(lanes, demand, line):
             reason = "NOT_PURCHASABLE"
         else:
             reason = "NO_DONOR"
         lines.append(replace(line, reason=reason))
     return tuple(lines)
+
+
+def _reachable(lanes: Lanes, demand: ItemDemand, line: UnmetLine) -> bool:
+    """Whether some donor could give to the line's site at all: a lane from a site with surplus (for
+    replenishment: with units above its reorder point, over a lane that pays)."""
+    into = lanes.to_site == line.site
+    giving = demand.donor_surplus > 0
+    if line.demand == "REPLENISH":
+        above = demand.donor_above_reorder_point
+        giving = above > 0 if len(above) else np.zeros(len(demand.donor_site), bool)
+        into &= lanes.cost_cents <= costs.dearest_paying_lane(demand.price_cents, demand.replenish_cost_share)
+    return bool(np.isin(lanes.from_site[into], demand.donor_site[giving]).any())
 
 
 def _unmet_units(plan: ItemPlan) -> dict[tuple[str, int], int]:

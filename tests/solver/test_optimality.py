@@ -259,9 +259,10 @@ def test_plan_is_optimal(mode: str, inst: Instance) -> None:
 
 
 # Proactive plans: backorders first (the plan above, on donors' surplus cut by their sharing rules), then REPLENISH
-# demand of sites below their reorder point on what the backorders left: per donor at most min(shareable surplus
-# left, units above its reorder point), per lane the capacity left after the backorders' transfers, only lanes
-# whose cost per unit is under `replenish_cost_share` of the price. Written here independently of the solver.
+# demand of sites below their reorder point on what the backorders left: per donor at most min(shareable surplus,
+# units above its reorder point) less what it gave to backorders, per lane the capacity left after the backorders'
+# transfers, only lanes whose cost per unit is under `replenish_cost_share` of the price. Written here
+# independently of the solver.
 
 
 @st.composite
@@ -304,7 +305,7 @@ def replenish_optimum(inst: Instance, mode: str, backorder_lines: list[TransferL
         given[t.from_site] = given.get(t.from_site, 0) + t.quantity
         carried[t.lane_id] = carried.get(t.lane_id, 0) + t.quantity
     supply = {
-        site: min(surplus - given.get(site, 0), above)
+        site: min(surplus, above) - given.get(site, 0)
         for site, surplus, above in zip(
             d.donor_site.tolist(), d.donor_surplus.tolist(), d.donor_above_reorder_point.tolist(), strict=True
         )
@@ -387,8 +388,8 @@ def test_proactive_plan_is_optimal(mode: str, inst: Instance) -> None:
     for t in moved:
         assert t.unit_cost_cents < d.replenish_cost_share * d.price_cents
     above = dict(zip(d.donor_site.tolist(), d.donor_above_reorder_point.tolist(), strict=True))
-    for site in {t.from_site for t in moved}:
-        assert sum(t.quantity for t in moved if t.from_site == site) <= above[site]
+    for site in {t.from_site for t in moved}:  # a donor that replenishes ends at or above its reorder point
+        assert sum(t.quantity for t in plan.transfers if t.from_site == site) <= above[site]
     shareable = dict(zip(first.demand.donor_site.tolist(), first.demand.donor_surplus.tolist(), strict=True))
     for site in {t.from_site for t in plan.transfers}:
         assert sum(t.quantity for t in plan.transfers if t.from_site == site) <= shareable[site]

@@ -46,3 +46,18 @@ def test_each_unmet_line_names_its_constraint(mode: str) -> None:
         4: (2, "SHARING_POLICY"),
         6: (2, "NOT_PURCHASABLE"),
     }
+
+
+def test_unmet_replenishment_names_its_constraint_too() -> None:
+    # Donor 1 holds 4 above its reorder point; a NORMAL backorder at site 3 takes 3 of them first, site 2's
+    # replenishment gets the last one. Site 4 is reached only over a lane that costs more than moving pays.
+    lanes = Lanes.of([(1, 1, 2, 10, 24, None), (2, 1, 3, 10, 24, None), (3, 1, 4, 900, 24, None)])
+    item = dataclasses.replace(
+        demand({1: 6}, [(10, 3, 3, NORMAL, None)], price=1_000, purchasable=False),
+        donor_above_reorder_point=ints([4]),
+        replenish_site=ints([2, 4]),
+        replenish_units=ints([5, 2]),
+    )
+    plan = solve_item(lanes, item, "POOL_FIRST", NOW)
+    assert plan.units_proactive == 1
+    assert reasons(plan) == {2: (4, "NOT_PURCHASABLE"), 4: (2, "NO_DONOR")}
