@@ -21,6 +21,7 @@ from models.history import HistoryEntry
 from models.network import Item, Lane, Site
 from models.orders import Backorder, Order
 from models.planning import Plan, PlanUnmet, Reorder, ReorderAllocation, Transfer, TransferAllocation
+from models.proactive import LineReason, ShareRule, SharingPolicy, UnmetReason
 from models.stock import Movement, StockLevel
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "IdempotencyKey",
     "Item",
     "Lane",
+    "LineReason",
     "Movement",
     "MovementReason",
     "Order",
@@ -49,10 +51,13 @@ __all__ = [
     "ReorderAllocation",
     "ReorderStatus",
     "Role",
+    "ShareRule",
+    "SharingPolicy",
     "Site",
     "StockLevel",
     "Transfer",
     "TransferAllocation",
     "TransferStatus",
+    "UnmetReason",
     "utcnow",
 ]

@@ -42,6 +42,9 @@ class Item(Base):
     unit_cost: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     supplier_lead_time_days: Mapped[int] = mapped_column(Integer, default=7)
     purchasable: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Moving a unit to replenish a site pays when the lane costs less than this share of the price (null: the
+    # global default, STOCKPOOL_REPLENISH_COST_SHARE).
+    replenish_cost_share: Mapped[Decimal | None] = mapped_column(Numeric(5, 4))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (

@@ -15,6 +15,7 @@ from strawberry.utils.str_converters import to_camel_case
 from models import (
     BackorderStatus,
     DemandClass,
+    LineReason,
     MovementReason,
     PlanMode,
     PlanStatus,
@@ -22,7 +23,9 @@ from models import (
     Priority,
     ReorderStatus,
     Role,
+    ShareRule,
     TransferStatus,
+    UnmetReason,
 )
 from pooling.errors import ErrorCode, PoolingError
 
@@ -43,6 +46,9 @@ ReorderStatusEnum = Annotated[ReorderStatus, strawberry.enum(name="ReorderStatus
 RoleEnum = Annotated[Role, strawberry.enum(name="Role")]
 PolicyModeEnum = Annotated[PolicyMode, strawberry.enum(name="PolicyMode")]
 DemandClassEnum = Annotated[DemandClass, strawberry.enum(name="DemandClass")]
+LineReasonEnum = Annotated[LineReason, strawberry.enum(name="LineReason")]
+UnmetReasonEnum = Annotated[UnmetReason, strawberry.enum(name="UnmetReason")]
+ShareRuleEnum = Annotated[ShareRule, strawberry.enum(name="ShareRule")]
 
 
 DRY_RUN = "DryRun"  # the kind of a dry run's records begins so: they are numbered in the plan, not saved

@@ -23,6 +23,7 @@ from api.graphql.network import NetworkMutation, NetworkQuery
 from api.graphql.orders import OrdersMutation, OrdersQuery
 from api.graphql.planning import PlanningMutation, PlanningQuery
 from api.graphql.runner import RollBackOnUnexpectedError, Schema, should_mask
+from api.graphql.sharing import SharingMutation, SharingQuery
 from api.graphql.stock import StockMutation, StockQuery
 from api.graphql.text import RefuseUnstorableText
 from api.graphql.types import ApiToken, Backorder, Item, Plan, Reorder, Site, StockLevel, Transfer
@@ -31,8 +32,12 @@ MAX_DEPTH = 12
 MAX_ALIASES = 50
 MAX_TOKENS = 4000
 
-Query = merge_types("Query", (AccessQuery, NetworkQuery, StockQuery, OrdersQuery, PlanningQuery, ForecastQuery))
-Mutation = merge_types("Mutation", (NetworkMutation, AccessMutation, StockMutation, OrdersMutation, PlanningMutation))
+Query = merge_types(
+    "Query", (AccessQuery, NetworkQuery, StockQuery, OrdersQuery, PlanningQuery, ForecastQuery, SharingQuery)
+)
+Mutation = merge_types(
+    "Mutation", (NetworkMutation, AccessMutation, StockMutation, OrdersMutation, PlanningMutation, SharingMutation)
+)
 
 QueryLimits = query_limits(MAX_DEPTH, MAX_ALIASES)
 

@@ -131,6 +131,11 @@ def site_in_scope(session: Session, caller: Caller, code: str, field: str = "sit
     return site
 
 
+def sharing_site_in_scope(session: Session, caller: Caller, code: str, field: str = "site") -> Site:
+    """The site whose sharing rules a caller sets: a SITE its own, a COORDINATOR its region's, an ADMIN any."""
+    return site_in_scope(session, caller, code, field)
+
+
 def backorder_in_scope(session: Session, caller: Caller, value: str, field: str = "id") -> Backorder:
     (row,) = _in_scope(session, caller, Backorder, may_see_backorder, [value], field)
     return row

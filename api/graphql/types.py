@@ -18,6 +18,7 @@ import models as rows
 from api.graphql.base import (
     DRY_RUN,
     BackorderStatusEnum,
+    LineReasonEnum,
     MovementReasonEnum,
     Node,
     PlanModeEnum,
@@ -27,6 +28,7 @@ from api.graphql.base import (
     ReorderStatusEnum,
     RoleEnum,
     TransferStatusEnum,
+    UnmetReasonEnum,
     global_id,
 )
 from api.graphql.history import HistoryEntry, history_of
@@ -268,6 +270,7 @@ class Transfer(Node):
     quantity: int
     unit_cost: Decimal
     lead_time_hours: int
+    reason: LineReasonEnum
     quantity_received: int | None
     created_at: datetime
     approved_at: datetime | None
@@ -282,6 +285,11 @@ class Transfer(Node):
     @strawberry.field
     def quantity_lost(self) -> int | None:
         return None if self.quantity_received is None else self.quantity - self.quantity_received
+
+    @strawberry.field(description="What buying these units outside would cost, less what this transfer costs.")
+    async def savings_vs_buying(self, info: strawberry.Info) -> Decimal:
+        item: rows.Item = await info.context.loaders.item.load(self.item_id)
+        return self.quantity * (item.unit_cost - self.unit_cost)
 
     @strawberry.field
     async def from_site(self, info: strawberry.Info) -> Site:
@@ -326,6 +334,7 @@ class Transfer(Node):
             quantity=row.quantity,
             unit_cost=row.unit_cost,
             lead_time_hours=row.lead_time_hours,
+            reason=row.reason,
             quantity_received=row.quantity_received,
             created_at=row.created_at,
             approved_at=row.approved_at,
@@ -345,6 +354,7 @@ class Reorder(Node):
     status: ReorderStatusEnum
     quantity: int
     unit_cost: Decimal
+    reason: LineReasonEnum
     quantity_received: int | None
     created_at: datetime
     ordered_at: datetime | None
@@ -367,6 +377,7 @@ class Reorder(Node):
             status=row.status,
             quantity=row.quantity,
             unit_cost=row.unit_cost,
+            reason=row.reason,
             quantity_received=row.quantity_received,
             created_at=row.created_at,
             ordered_at=row.ordered_at,
@@ -380,6 +391,8 @@ class Reorder(Node):
 @strawberry.type
 class Unmet:
     quantity: int
+    demand: LineReasonEnum
+    reason: UnmetReasonEnum = strawberry.field(description="Which constraint of the model left it unmet.")
     site_id: Private[int]
     item_id: Private[int]
 
@@ -393,6 +406,9 @@ class PlanSummary:
     units_by_transfer: int
     units_by_reorder: int
     units_unmet: int
+    units_proactive: int = strawberry.field(
+        description="Units moved or reordered to restore sites below their reorder point."
+    )
     transfer_cost: Decimal
     reorder_cost: Decimal
     total_cost: Decimal
@@ -428,6 +444,7 @@ class Plan(Node):
                 units_by_transfer=row.units_by_transfer,
                 units_by_reorder=row.units_by_reorder,
                 units_unmet=row.units_unmet,
+                units_proactive=row.units_proactive,
                 transfer_cost=row.transfer_cost,
                 reorder_cost=row.reorder_cost,
                 total_cost=row.total_cost,
@@ -439,7 +456,10 @@ class Plan(Node):
             ),
             transfers=[Transfer.of(t, n, with_allocations=True) for n, t in enumerate(row.transfers, 1)],
             reorders=[Reorder.of(r, n) for n, r in enumerate(row.reorders, 1)],
-            unmet=[Unmet(quantity=u.quantity, site_id=u.site.id, item_id=u.item.id) for u in row.unmet],
+            unmet=[
+                Unmet(quantity=u.quantity, demand=u.demand, reason=u.reason, site_id=u.site.id, item_id=u.item.id)
+                for u in row.unmet
+            ],
         )
 
 

@@ -233,6 +233,25 @@ def test_every_example_operation(admin: Client, server: str) -> None:
     cancelled = run(south, "CancelBackorder", input={"id": again["backorder"]["id"], "reason": "no longer needed"})
     assert cancelled["backorder"] == {"id": again["backorder"]["id"], "status": "CANCELLED"}
 
+    # Preventing backorders: lending balances, a donor's sharing rule, a proactive dry run.
+    balances = {b["site"]["code"]: b for b in run(west, "Lending", region="west", since=None)}
+    assert (balances["LAB-N"]["unitsLent"], balances["LAB-N"]["valueLent"]) == (12, "510.00")
+    assert (balances["LAB-S"]["unitsBorrowed"], balances["LAB-S"]["valueBorrowed"]) == (12, "510.00")
+    shared = {"site": "LAB-N", "sku": None, "share": "SURPLUS", "keepDaysOfCover": 14, "maxUnitsPerPlan": 50}
+    rule = run(north, "SetSharingPolicy", input=shared)["sharingPolicy"]
+    assert rule == {"site": {"code": "LAB-N"}, "item": None, **{k: shared[k] for k in list(shared)[2:]}}
+    run(south, "SetStockPolicy", input={"site": "LAB-S", "sku": "RGT-001", "safetyStock": 0, "reorderPoint": 4})
+    proactive = {"region": "west", "mode": "POOL_FIRST", "proactive": True, "dryRun": True}
+    plan = run(west, "ProactiveRebalance", input=proactive)["plan"]
+    (move,) = plan["transfers"]
+    assert (move["reason"], move["quantity"], move["fromSite"], move["toSite"]) == (
+        "REPLENISH",
+        4,
+        {"code": "LAB-N"},
+        {"code": "LAB-S"},
+    )
+    assert Decimal(move["savingsVsBuying"]) == 4 * (Decimal("42.50") - Decimal("1.20"))
+    assert plan["summary"]["unitsProactive"] == 4 and plan["reorders"] == [] and plan["unmet"] == []
     # LAB-S asked 12 + 3 units of RGT-001 today: one demand day in 90, an intermittent series.
     forecast = south.op("DemandForecast", site="LAB-S", sku="RGT-001")["forecast"]
     ran.add("DemandForecast")

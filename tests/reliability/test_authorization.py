@@ -87,6 +87,8 @@ MATRIX = """
 | `approveReorders` | ok / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND / ok / NOT_FOUND | FORBIDDEN / NOT_FOUND / NOT_FOUND | NOT_FOUND | 401 | 401 |
 | `rejectReorders` | ok / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND / ok / NOT_FOUND | FORBIDDEN / NOT_FOUND / NOT_FOUND | NOT_FOUND | 401 | 401 |
 | `receiveReorder` | ok / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND | 401 | 401 |
+| `setSharingPolicy` | ok / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND | 401 | 401 |
+| `lending` | ok / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | 401 | 401 |
 """  # noqa: E501 (a markdown table, as README.md shows it)
 
 CALLERS = ("admin", "coordinator", "other coordinator", "site", "other site", "no token", "revoked")
@@ -580,6 +582,14 @@ ROWS: dict[str, Row] = {
     "rejectReorders": Row(mutation("rejectReorders", "reorders { ...Seen }"), by_ids("suggested_reorder", "Reorder")),
     "receiveReorder": Row(
         mutation("receiveReorder", "reorder { ...Seen }"), received("ordered_reorder", "Reorder", "ordered_quantity")
+    ),
+    "setSharingPolicy": Row(
+        mutation("setSharingPolicy", "sharingPolicy { share }"), at_site(sku="Y", share="SURPLUS", keepDaysOfCover=3)
+    ),
+    "lending": Row(
+        "query L($region: String!) { lending(region: $region) { site { code } unitsLent unitsBorrowed } }",
+        by_region,
+        lambda a, c: listed(a, lambda n: SITES[n["site"]["code"]] == c.asked.value),
     ),
 }
 
