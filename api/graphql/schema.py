@@ -17,6 +17,7 @@ from strawberry.extensions import (
 from strawberry.tools import merge_types
 
 from api.graphql.access import AccessMutation, AccessQuery
+from api.graphql.alerts import Alert, AlertsQuery
 from api.graphql.limits import RefuseLongNumbers, query_limits
 from api.graphql.network import NetworkMutation, NetworkQuery
 from api.graphql.orders import OrdersMutation, OrdersQuery
@@ -30,7 +31,7 @@ MAX_DEPTH = 12
 MAX_ALIASES = 50
 MAX_TOKENS = 4000
 
-Query = merge_types("Query", (AccessQuery, NetworkQuery, StockQuery, OrdersQuery, PlanningQuery))
+Query = merge_types("Query", (AccessQuery, NetworkQuery, StockQuery, OrdersQuery, PlanningQuery, AlertsQuery))
 Mutation = merge_types("Mutation", (NetworkMutation, AccessMutation, StockMutation, OrdersMutation, PlanningMutation))
 
 QueryLimits = query_limits(MAX_DEPTH, MAX_ALIASES)
@@ -56,7 +57,7 @@ def build_schema(introspection: bool = True) -> strawberry.Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
-        types=[Site, Item, StockLevel, Backorder, Transfer, Reorder, Plan, ApiToken],
+        types=[Site, Item, StockLevel, Backorder, Transfer, Reorder, Plan, ApiToken, Alert],
         extensions=extensions,
     )
 
