@@ -36,9 +36,7 @@ def _forget(session: Session) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _evaluate(session: Session) -> None:
-    if _TOUCHED not in session.info:
-        return
-    session.flush()
+    session.flush()  # a no-op when nothing is pending; collects what is
     touched = session.info.pop(_TOUCHED, {})
     rows = [row for row in touched.values() if inspect(row).persistent]
     if rows:
