@@ -237,3 +237,25 @@ def test_bad_arguments_are_typed_errors(
     body = response.json()
     assert body["data"] is None and [e["extensions"]["code"] for e in body["errors"]] == [code]
     assert "Traceback" not in response.text
+
+
+CREATE_SITE = """
+mutation C($input: CreateSiteInput!) {
+  createSite(input: $input) { site { code handlingTimeHours } errors { field code message } }
+}
+"""
+
+
+@pytest.mark.parametrize("hours", [-1, 24 * 366 + 1])
+def test_a_handling_time_out_of_range_is_refused_and_nothing_stored(
+    db: Database, world: dict[str, Client], hours: int
+) -> None:
+    made = world["admin"].gql(
+        CREATE_SITE, {"input": {"code": "W", "name": "W", "region": "west", "handlingTimeHours": hours}}
+    )
+    assert made["createSite"]["site"] is None
+    assert [(e["field"], e["code"]) for e in made["createSite"]["errors"]] == [("handlingTimeHours", "INVALID")]
+    with db.reading() as s:
+        assert s.scalar(select(Site.id).where(Site.code == "W")) is None
+    made = world["admin"].gql(CREATE_SITE, {"input": {"code": "W", "name": "W", "region": "west"}})
+    assert made["createSite"]["site"] == {"code": "W", "handlingTimeHours": 4}
