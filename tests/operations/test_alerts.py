@@ -390,12 +390,14 @@ def test_two_concurrent_transactions_open_one_alert(network: Database, how: str)
         for alert in s.scalars(select(Alert).where(Alert.closed_at.is_(None))):
             alerts.close_alert(s, alert.kind, alert.subject)
     started, results, failures = threading.Event(), {}, []
+    finished: dict[str, float] = {}
 
     def second() -> None:
         started.wait()
         try:
             with db.transaction() as s:
                 results["second"] = act(s)
+                finished["second"] = time.monotonic()
         except Exception as error:  # pragma: no cover - reported below
             failures.append(error)
 
@@ -405,7 +407,9 @@ def test_two_concurrent_transactions_open_one_alert(network: Database, how: str)
         results["first"] = act(s)
         started.set()
         time.sleep(0.5)  # the second transaction is now waiting on this one
+    finished["first"] = time.monotonic()
     thread.join(timeout=30)
+    assert finished["second"] >= finished["first"]  # it could not get past the first's uncommitted alert
     assert failures == []
     kind = AlertKind.STOCKOUT if how == "raise_alert" else AlertKind.BELOW_REORDER_POINT
     assert len(open_alerts(db, kind)) == 1
