@@ -18,9 +18,9 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, or_, select, tuple_, update
+from sqlalchemy import Table, and_, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -190,44 +190,56 @@ def close_alert(session: Session, kind: AlertKind, subject: str, now: datetime |
 
 
 def _raise(session: Session, wanted: Wanted, now: datetime) -> int | None:
-    severity = SEVERITY[wanted.kind]
+    return _raise_many(session, [wanted], now).get(wanted.open_key)
+
+
+def _raise_many(session: Session, wanted: Sequence[Wanted], now: datetime) -> dict[str, int]:
+    """Insert the alerts not open already, in one statement; the ids of those raised now, by open key, each with its
+    ALERT_RAISED event."""
+    if not wanted:
+        return {}
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    values = [
+        {
+            "kind": w.kind,
+            "severity": SEVERITY[w.kind],
+            "severity_rank": SEVERITY[w.kind].rank,
+            "subject": w.subject,
+            "open_key": w.open_key,
+            "region": w.region,
+            "site_id": w.site_id,
+            "item_id": w.item_id,
+            "backorder_id": w.backorder_id,
+            "transfer_id": w.transfer_id,
+            "reorder_id": w.reorder_id,
+            "message": w.message[:500],
+            "data": w.data,
+            "raised_at": now,
+        }
+        for w in wanted
+    ]
+    # One statement compiled once (cached), sent in batches ("insertmanyvalues"), returning the rows inserted.
     statement = (
-        insert(Alert)
-        .values(
-            kind=wanted.kind,
-            severity=severity,
-            severity_rank=severity.rank,
-            subject=wanted.subject,
-            open_key=wanted.open_key,
-            region=wanted.region,
-            site_id=wanted.site_id,
-            item_id=wanted.item_id,
-            backorder_id=wanted.backorder_id,
-            transfer_id=wanted.transfer_id,
-            reorder_id=wanted.reorder_id,
-            message=wanted.message[:500],
-            data=wanted.data,
-            raised_at=now,
-        )
+        insert(cast(Table, Alert.__table__))
         .on_conflict_do_nothing(index_elements=[Alert.open_key])
-        .returning(Alert.id)
+        .returning(Alert.id, Alert.open_key)
     )
-    alert_id = session.scalar(statement)
-    if alert_id is not None:
-        events.record(
-            session,
-            EventKind.ALERT_RAISED,
-            region=wanted.region,
-            site_id=wanted.site_id,
-            item_id=wanted.item_id,
-            backorder_id=wanted.backorder_id,
-            transfer_id=wanted.transfer_id,
-            reorder_id=wanted.reorder_id,
-            alert_id=alert_id,
-            data={"kind": wanted.kind.value, "severity": severity.value, "message": wanted.message},
-        )
-    return alert_id
+    raised = {str(key): int(pk) for pk, key in session.execute(statement, values)}
+    for w in wanted:
+        if (alert_id := raised.get(w.open_key)) is not None:
+            events.record(
+                session,
+                EventKind.ALERT_RAISED,
+                region=w.region,
+                site_id=w.site_id,
+                item_id=w.item_id,
+                backorder_id=w.backorder_id,
+                transfer_id=w.transfer_id,
+                reorder_id=w.reorder_id,
+                alert_id=alert_id,
+                data={"kind": w.kind.value, "severity": SEVERITY[w.kind].value, "message": w.message},
+            )
+    return raised
 
 
 def _close(session: Session, ids: Sequence[int], now: datetime) -> int:
@@ -285,9 +297,9 @@ def _reconcile(
             if key is not None
         )
     _close(session, sorted(pk for key, pk in open_by_key.items() if key not in wanted_by_key), now)
-    for key in sorted(wanted_by_key):
-        if key not in open_by_key:
-            _raise(session, wanted_by_key[key], now)
+    missing = [wanted_by_key[key] for key in sorted(wanted_by_key) if key not in open_by_key]
+    for chunk in _chunks(missing, 200):
+        _raise_many(session, chunk, now)
 
 
 def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[list[Any]]:
@@ -316,23 +328,26 @@ def evaluate_levels(session: Session, pairs: Iterable[Pair], now: datetime | Non
 
 
 def _evaluate_levels(session: Session, pairs: list[Pair], now: datetime) -> None:
-    incoming = positions.incoming(session, pairs)
-    waiting = positions.waiting(session, pairs)
-    rates: dict[Pair, float] = {
-        (site_id, item_id): mean
-        for site_id, item_id, mean in session.execute(
-            select(Forecast.site_id, Forecast.item_id, Forecast.daily_mean).where(
-                tuple_(Forecast.site_id, Forecast.item_id).in_(pairs)
-            )
-        )
-    }
-    wanted: list[Wanted] = []
-    for level, code, region, sku, lead_days in session.execute(
-        select(StockLevel, Site.code, Site.region, Item.sku, Item.supplier_lead_time_days)
+    rows = session.execute(
+        select(StockLevel, Site.code, Site.region, Item.sku, Item.supplier_lead_time_days, Forecast.daily_mean)
         .join(Site, Site.id == StockLevel.site_id)
         .join(Item, Item.id == StockLevel.item_id)
+        .outerjoin(Forecast, and_(Forecast.site_id == StockLevel.site_id, Forecast.item_id == StockLevel.item_id))
         .where(tuple_(StockLevel.site_id, StockLevel.item_id).in_(pairs))
-    ):
+    ).all()
+    # Incoming units and waiting backorders are read only where they can change the answer (incoming is never
+    # negative: a level at or above its thresholds on available stock alone needs no more).
+    unsure = [
+        (level.site_id, level.item_id)
+        for level, _, _, _, lead_days, rate in rows
+        if level.available <= 0 or level.available < level.reorder_point or level.available < (rate or 0.0) * lead_days
+    ]
+    incoming = positions.incoming(session, unsure)
+    waiting = positions.waiting(
+        session, [(lv.site_id, lv.item_id) for lv, *_ in rows if lv.available <= 0 and not lv.reorder_point]
+    )
+    wanted: list[Wanted] = []
+    for level, code, region, sku, lead_days, forecast_rate in rows:
         pair = (level.site_id, level.item_id)
         available, coming = level.on_hand - level.reserved, incoming.get(pair, 0)
         position = available + coming
@@ -364,7 +379,7 @@ def _evaluate_levels(session: Session, pairs: list[Pair], now: datetime) -> None
                     **common,
                 )
             )
-        rate = rates.get(pair, 0.0) or 0.0
+        rate = forecast_rate or 0.0
         if rate > 0 and position < rate * lead_days:
             wanted.append(
                 Wanted(
