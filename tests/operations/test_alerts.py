@@ -416,3 +416,27 @@ def test_two_concurrent_transactions_open_one_alert(network: Database, how: str)
     if how == "raise_alert":
         assert results["first"] is not None and results["second"] is None
     check_outbox(db)
+
+
+def test_settings_come_from_the_environment_with_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SUGGESTION_AGE", "OVERDUE_GRACE", "BACKORDER_RATE", "BACKORDER_RATE_PERIOD", "SWEEP_EVERY"):
+        monkeypatch.delenv(f"STOCKPOOL_ALERT_{name}", raising=False)
+    monkeypatch.delenv("STOCKPOOL_ALERT_BACKORDER_RATE_MIN_ORDERS", raising=False)
+    assert AlertSettings.from_environment() == AlertSettings()
+    monkeypatch.setenv("STOCKPOOL_ALERT_SUGGESTION_AGE", "90m")
+    monkeypatch.setenv("STOCKPOOL_ALERT_OVERDUE_GRACE", "2d")
+    monkeypatch.setenv("STOCKPOOL_ALERT_BACKORDER_RATE", "0.35")
+    monkeypatch.setenv("STOCKPOOL_ALERT_BACKORDER_RATE_MIN_ORDERS", "4")
+    monkeypatch.setenv("STOCKPOOL_ALERT_SWEEP_EVERY", "30")
+    read = AlertSettings.from_environment()
+    assert (read.suggestion_age, read.overdue_grace, read.sweep_every) == (
+        timedelta(minutes=90),
+        timedelta(days=2),
+        timedelta(seconds=30),
+    )
+    assert (read.backorder_rate_threshold, read.backorder_rate_min_orders) == (0.35, 4)
+    for name, bad in (("SUGGESTION_AGE", "soon"), ("BACKORDER_RATE", "1.5"), ("BACKORDER_RATE_MIN_ORDERS", "0")):
+        monkeypatch.setenv(f"STOCKPOOL_ALERT_{name}", bad)
+        with pytest.raises(ValueError, match=f"STOCKPOOL_ALERT_{name}"):
+            AlertSettings.from_environment()
+        monkeypatch.delenv(f"STOCKPOOL_ALERT_{name}")
