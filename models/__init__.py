@@ -1,6 +1,7 @@
 """SQLAlchemy 2 models of the shared stock model, the engine set-up and the Alembic migrations."""
 
 from models.access import ApiToken, IdempotencyKey
+from models.alerts import Alert, AlertKind, AlertSeverity
 from models.base import Base, utcnow
 from models.enums import (
     BackorderStatus,
@@ -25,6 +26,9 @@ from models.proactive import LineReason, ShareRule, SharingPolicy, UnmetReason
 from models.stock import Movement, StockLevel
 
 __all__ = [
+    "Alert",
+    "AlertKind",
+    "AlertSeverity",
     "ApiToken",
     "Backorder",
     "BackorderStatus",

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, UTCDateTime, utcnow
 
+DEFAULT_HANDLING_TIME_HOURS = 4
+
 
 class Site(Base):
     __tablename__ = "sites"
@@ -22,6 +24,8 @@ class Site(Base):
     longitude: Mapped[float | None]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Hours between a transfer's approval and its shipping from this site (expected dates count it).
+    handling_time_hours: Mapped[int] = mapped_column(Integer, default=DEFAULT_HANDLING_TIME_HOURS, server_default="4")
 
     __table_args__ = (
         CheckConstraint("latitude IS NULL OR (latitude >= -90 AND latitude <= 90)", name="latitude_range"),

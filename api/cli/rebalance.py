@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
-from api import idempotency, report
+from api import alert_sweep, idempotency, report
 from api.cli.console import EXIT_FAILED, EXIT_OK, EXIT_UNMET, EXIT_USAGE
 from models import Plan, PlanMode, Site, utcnow
 from models.db import Database
@@ -133,6 +133,10 @@ def run(database: Database, args: argparse.Namespace) -> int:
             document["expiredIdempotencyKeysDeleted"] = idempotency.sweep(database, retention.window)
         except Exception as error:
             failures.append(f"expired idempotency keys not deleted: {_reason(error)}")
+        try:
+            alert_sweep.sweep_once(database)
+        except Exception as error:
+            failures.append(f"alerts not swept: {_reason(error)}")
     if args.report:
         document["report"] = {"path": str(args.report), "written": False}
         try:

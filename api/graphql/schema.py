@@ -17,6 +17,7 @@ from strawberry.extensions import (
 from strawberry.tools import merge_types
 
 from api.graphql.access import AccessMutation, AccessQuery
+from api.graphql.alerts import Alert, AlertsQuery
 from api.graphql.forecasting import ForecastQuery
 from api.graphql.limits import RefuseLongNumbers, query_limits
 from api.graphql.network import NetworkMutation, NetworkQuery
@@ -33,7 +34,8 @@ MAX_ALIASES = 50
 MAX_TOKENS = 4000
 
 Query = merge_types(
-    "Query", (AccessQuery, NetworkQuery, StockQuery, OrdersQuery, PlanningQuery, ForecastQuery, SharingQuery)
+    "Query",
+    (AccessQuery, NetworkQuery, StockQuery, OrdersQuery, PlanningQuery, ForecastQuery, SharingQuery, AlertsQuery),
 )
 Mutation = merge_types(
     "Mutation", (NetworkMutation, AccessMutation, StockMutation, OrdersMutation, PlanningMutation, SharingMutation)
@@ -62,7 +64,7 @@ def build_schema(introspection: bool = True) -> strawberry.Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
-        types=[Site, Item, StockLevel, Backorder, Transfer, Reorder, Plan, ApiToken],
+        types=[Site, Item, StockLevel, Backorder, Transfer, Reorder, Plan, ApiToken, Alert],
         extensions=extensions,
     )
 

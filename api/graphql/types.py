@@ -33,6 +33,7 @@ from api.graphql.base import (
 )
 from api.graphql.history import HistoryEntry, history_of
 from api.graphql.scope import may_see_backorder_id, may_see_site_id
+from pooling import expected
 from pooling.backorders import surplus as surplus_rule
 from pooling.history import Kind
 
@@ -46,6 +47,9 @@ class Site(Node):
     latitude: float | None
     longitude: float | None
     active: bool
+    handling_time_hours: int = strawberry.field(
+        description="Hours between a transfer's approval and its shipping from this site (expected times count it)."
+    )
     pk: Private[int]
 
     @classmethod
@@ -58,6 +62,7 @@ class Site(Node):
             latitude=row.latitude,
             longitude=row.longitude,
             active=row.active,
+            handling_time_hours=row.handling_time_hours,
             pk=row.id,
         )
 
@@ -234,6 +239,21 @@ class Backorder(Node):
     async def history(self, info: strawberry.Info) -> list[HistoryEntry]:
         return await history_of(info, Kind.BACKORDER, self.pk)
 
+    @strawberry.field(
+        description="What is on its way for it: approved or shipped transfers and ordered reorders, soonest first."
+    )
+    async def covered_by(self, info: strawberry.Info) -> list[Coverage]:
+        covers = await info.context.loaders.coverage.load(self.pk)
+        return [Coverage.of(cover) for cover in covers or []]
+
+    @strawberry.field(
+        description="When the last covered unit is expected to arrive; null while any unit is uncovered (or once "
+        "nothing is on its way)."
+    )
+    async def expected_by(self, info: strawberry.Info) -> datetime | None:
+        covers = await info.context.loaders.coverage.load(self.pk)
+        return expected.expected_by(self.status, self.open, covers or [])
+
     @classmethod
     def of(cls, row: rows.Backorder) -> Backorder:
         return cls(
@@ -320,6 +340,16 @@ class Transfer(Node):
     async def history(self, info: strawberry.Info) -> list[HistoryEntry]:
         return await history_of(info, Kind.TRANSFER, self.pk)
 
+    @strawberry.field(
+        description="When it is expected to arrive: approved + the sending site's handling time + the lane's lead "
+        "time; shipped + the lead time once shipped; for a suggestion, if it were approved now."
+    )
+    async def expected_at(self, info: strawberry.Info) -> datetime | None:
+        sender = await info.context.loaders.site.load(self.from_site_id)
+        return expected.transfer_expected_at(
+            self.status, self.approved_at, self.shipped_at, sender.handling_time_hours, self.lead_time_hours
+        )
+
     @classmethod
     def of(cls, row: rows.Transfer, number: int = 0, with_allocations: bool = False) -> Transfer:
         """`number` names a transfer of a dry run, which has no row id."""
@@ -370,6 +400,14 @@ class Reorder(Node):
     async def history(self, info: strawberry.Info) -> list[HistoryEntry]:
         return await history_of(info, Kind.REORDER, self.pk)
 
+    @strawberry.field(
+        description="When it is expected to arrive: ordered + the item's supplier lead time; for a suggestion, if it "
+        "were ordered now."
+    )
+    async def expected_at(self, info: strawberry.Info) -> datetime | None:
+        item = await info.context.loaders.item.load(self.item_id)
+        return expected.reorder_expected_at(self.status, self.ordered_at, item.supplier_lead_time_days)
+
     @classmethod
     def of(cls, row: rows.Reorder, number: int = 0) -> Reorder:
         return cls(
@@ -385,6 +423,23 @@ class Reorder(Node):
             pk=row.id,
             site_id=row.site_id or row.site.id,
             item_id=row.item_id or row.item.id,
+        )
+
+
+@strawberry.type(description="Units on their way for a backorder, from a transfer or a reorder.")
+class Coverage:
+    quantity: int
+    expected_at: datetime | None
+    transfer: Transfer | None
+    reorder: Reorder | None
+
+    @classmethod
+    def of(cls, cover: expected.Cover) -> Coverage:
+        return cls(
+            quantity=cover.quantity,
+            expected_at=cover.expected_at,
+            transfer=None if cover.transfer is None else Transfer.of(cover.transfer),
+            reorder=None if cover.reorder is None else Reorder.of(cover.reorder),
         )
 
 

@@ -136,6 +136,17 @@ def test_every_example_operation(admin: Client, server: str) -> None:
     critical_backorder = placed["backorder"]["id"]
     run(south, "PlaceOrder", input={"site": "LAB-S", "sku": "SWB-010", "quantity": 5})
 
+    alerts = south.op("Alerts", site="LAB-S", first=10)["alerts"]
+    ran.add("Alerts")
+    raised = [(e["node"]["kind"], e["node"]["severity"], e["node"]["item"]["sku"]) for e in alerts["edges"]]
+    assert ("CRITICAL_BACKORDER_UNCOVERED", "CRITICAL", "RGT-001") in raised
+    assert [severity for _, severity, _ in raised] == sorted(
+        (severity for _, severity, _ in raised), key=["CRITICAL", "WARNING", "INFO"].index
+    )
+    (uncovered,) = [e["node"] for e in alerts["edges"] if e["node"]["kind"] == "CRITICAL_BACKORDER_UNCOVERED"]
+    assert uncovered["backorder"] == {"id": critical_backorder} and uncovered["site"] == {"code": "LAB-S"}
+    assert uncovered["message"] and uncovered["raisedAt"] and alerts["pageInfo"]["hasNextPage"] is False
+
     stock = north.op("SiteStock", site="LAB-N", first=10)["stockLevels"]
     ran.add("SiteStock")
     assert [e["node"] for e in stock["edges"]] == [
@@ -194,6 +205,18 @@ def test_every_example_operation(admin: Client, server: str) -> None:
 
     approved = run(west, "ApproveTransfers", input={"ids": [transfer["id"]]})
     assert approved["transfers"] == [{"id": transfer["id"], "status": "APPROVED"}]
+    status = south.op("BackorderStatus", id=critical_backorder)["node"]
+    ran.add("BackorderStatus")
+    assert (status["status"], status["open"], status["covered"]) == ("COVERED", 0, 12)
+    (cover,) = status["coveredBy"]
+    assert cover["quantity"] == 12 and cover["transfer"] == {
+        "id": transfer["id"],
+        "status": "APPROVED",
+        "fromSite": {"code": "LAB-N"},
+    }
+    assert cover["reorder"] is None and status["expectedBy"] == cover["expectedAt"] is not None
+    remaining = south.op("Alerts", site="LAB-S")["alerts"]["edges"]
+    assert "CRITICAL_BACKORDER_UNCOVERED" not in {e["node"]["kind"] for e in remaining}
     open_now = west.op("OpenBackorders", region="west", first=10)["backorders"]
     ran.add("OpenBackorders")
     assert [(e["node"]["item"]["sku"], e["node"]["open"]) for e in open_now["edges"]] == [("SWB-010", 5)]

@@ -173,6 +173,10 @@ def test_a_populated_database_of_a_previous_release_upgrades_whole(
             assert connection.execute(reasons).all() == [("BACKORDER",)]
             assert connection.execute(text("SELECT DISTINCT units_proactive FROM plans")).all() == [(0,)]
             assert connection.execute(text("SELECT count(*) FROM sharing_policies")).scalar() == 0
+            # 0005: every site gets the default handling time; no alert is open before anything evaluates one
+            handling = text("SELECT DISTINCT handling_time_hours FROM sites")
+            assert connection.execute(handling).all() == [(4,)]
+            assert connection.execute(text("SELECT count(*) FROM alerts")).scalar() == 0
         assert rows_of(old.engine, release) == before  # every old row, every old column, unchanged
         with old.reading() as s:
             assert audit(s) == []
