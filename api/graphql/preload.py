@@ -27,6 +27,7 @@ from models import StockLevel as StockLevelRow
 from models import Transfer as TransferRow
 from models import TransferAllocation
 from pooling import positions
+from pooling.backorders import surplus
 
 M = TypeVar("M")
 
@@ -75,7 +76,7 @@ def stock_levels(session: Session, rows: Sequence[StockLevelRow], wanted: frozen
             known_site=sites.get(row.site_id),
             known_item=items.get(row.item_id),
             known_incoming=incoming.get(pair),
-            known_waiting=None if waiting is None else pair in waiting,
+            known_surplus=None if waiting is None else surplus(row, pair in waiting),
         )
         for row, pair in zip(rows, pairs, strict=True)
     ]

@@ -161,7 +161,7 @@ class StockLevel(Node):
     known_site: Private[Site | None] = None
     known_item: Private[Item | None] = None
     known_incoming: Private[int | None] = None
-    known_waiting: Private[bool | None] = None
+    known_surplus: Private[int | None] = None
 
     site: Known[Site] = strawberry.field(resolver=site_of, graphql_type=Site)
     item: Known[Item] = strawberry.field(resolver=item_of, graphql_type=Item)
@@ -191,9 +191,7 @@ class StockLevel(Node):
         description="Available above safety stock; 0 while the site waits for the item itself.", graphql_type=int
     )
     def surplus(self, info: strawberry.Info) -> Known[int]:
-        if self.known_waiting is not None:
-            return surplus_rule(self._as_row(), self.known_waiting)
-        return self._surplus(info)
+        return self.known_surplus if self.known_surplus is not None else self._surplus(info)
 
     async def _surplus(self, info: strawberry.Info) -> int:
         waiting = bool(await info.context.loaders.waiting.load((self.site_id, self.item_id)))
