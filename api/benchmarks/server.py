@@ -105,7 +105,7 @@ class ServerProcess:
         self.process: subprocess.Popen[bytes] | None = None
         self.base = ""
 
-    def start(self, timeout: float = 60) -> str:
+    def start(self, timeout: float = 180) -> str:
         for _ in range(3):  # the free port may be taken between the probe and the bind: try another
             port = _free_port()
             self.process = subprocess.Popen(
