@@ -54,9 +54,6 @@ class ObservedGraphQL(GraphQL):
         """orjson: the same compact JSON as `json.dumps(separators=(",", ":"))`, UTF-8 rather than escapes."""
         return orjson.dumps(data)
 
-    def decode_json(self, data: str | bytes) -> object:
-        return orjson.loads(data)  # its JSONDecodeError is json's, which Strawberry answers with a 400
-
 
 class Observed:
     """ASGI middleware around the whole app."""
