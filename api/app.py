@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -110,7 +109,7 @@ class GraphQLEndpoint:
                 if stored is not None:
                     return Response(stored, media_type="application/json", headers={"Idempotent-Replayed": "true"})
             response = await self._execute(request, context)
-            if asked.is_mutation and _executed(response) and not context.failed:
+            if asked.is_mutation and _executed(request, response) and not context.failed:
                 if claim is not None:
                     await context.run(partial(claim.keep, answer=bytes(response.body).decode()))
                 await context.finish(commit=True)
@@ -155,9 +154,10 @@ class _Claim:
         idempotency.store(session, self.token_id, self.key, self.request_hash, answer)
 
 
-def _executed(response: Response) -> bool:
-    """Refused before execution (validation, limits), data is null: nothing ran, so the key is not used up."""
-    return response.status_code == 200 and json.loads(bytes(response.body)).get("data") is not None
+def _executed(request: Request, response: Response) -> bool:
+    """Refused before execution (validation, limits), data is null: nothing ran, so the key is not used up.
+    The view noted it from the result (api.observe), so the answer is not parsed again to learn it."""
+    return response.status_code == 200 and bool(getattr(request.state, "graphql_executed", False))
 
 
 def _asks_for_a_page(request: Request) -> bool:
