@@ -15,7 +15,7 @@ from models.enums import (
     Role,
     TransferStatus,
 )
-from models.events import Event
+from models.events import Event, Webhook, WebhookDelivery
 from models.forecasting import Forecast
 from models.history import HistoryEntry
 from models.network import Item, Lane, Site
@@ -54,5 +54,7 @@ __all__ = [
     "Transfer",
     "TransferAllocation",
     "TransferStatus",
+    "Webhook",
+    "WebhookDelivery",
     "utcnow",
 ]
