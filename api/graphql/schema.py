@@ -17,6 +17,7 @@ from strawberry.extensions import (
 from strawberry.tools import merge_types
 
 from api.graphql.access import AccessMutation, AccessQuery
+from api.graphql.events import EventsSubscription
 from api.graphql.limits import RefuseLongNumbers, query_limits
 from api.graphql.network import NetworkMutation, NetworkQuery
 from api.graphql.orders import OrdersMutation, OrdersQuery
@@ -25,13 +26,16 @@ from api.graphql.runner import RollBackOnUnexpectedError, Schema, should_mask
 from api.graphql.stock import StockMutation, StockQuery
 from api.graphql.text import RefuseUnstorableText
 from api.graphql.types import ApiToken, Backorder, Item, Plan, Reorder, Site, StockLevel, Transfer
+from api.graphql.webhooks import Webhook, WebhooksMutation, WebhooksQuery
 
 MAX_DEPTH = 12
 MAX_ALIASES = 50
 MAX_TOKENS = 4000
 
-Query = merge_types("Query", (AccessQuery, NetworkQuery, StockQuery, OrdersQuery, PlanningQuery))
-Mutation = merge_types("Mutation", (NetworkMutation, AccessMutation, StockMutation, OrdersMutation, PlanningMutation))
+Query = merge_types("Query", (AccessQuery, NetworkQuery, StockQuery, OrdersQuery, PlanningQuery, WebhooksQuery))
+Mutation = merge_types(
+    "Mutation", (NetworkMutation, AccessMutation, StockMutation, OrdersMutation, PlanningMutation, WebhooksMutation)
+)
 
 QueryLimits = query_limits(MAX_DEPTH, MAX_ALIASES)
 
@@ -56,7 +60,8 @@ def build_schema(introspection: bool = True) -> strawberry.Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
-        types=[Site, Item, StockLevel, Backorder, Transfer, Reorder, Plan, ApiToken],
+        subscription=EventsSubscription,
+        types=[Site, Item, StockLevel, Backorder, Transfer, Reorder, Plan, ApiToken, Webhook],
         extensions=extensions,
     )
 
