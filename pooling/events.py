@@ -178,13 +178,22 @@ class Retention:
 
 
 def sweep(db: Database, window: timedelta | None = None, batch: int = SWEEP_BATCH) -> int:
-    """Delete the events older than the window, `batch` rows per transaction; how many were deleted."""
+    """Delete the events older than the window, `batch` rows per transaction; how many were deleted.
+
+    The newest event is always kept: SQLite numbers a new row after the largest id in the table, and ids must
+    never go back (readers resume after the last id they saw)."""
     cutoff: datetime = utcnow() - (window or Retention.from_environment().window)
     deleted = 0
     while True:
         with db.transaction() as session:
+            newest = last_id(session)
             ids = list(
-                session.scalars(select(Event.id).where(Event.occurred_at < cutoff).order_by(Event.id).limit(batch))
+                session.scalars(
+                    select(Event.id)
+                    .where(Event.occurred_at < cutoff, Event.id < newest)
+                    .order_by(Event.id)
+                    .limit(batch)
+                )
             )
             if ids:
                 session.execute(delete(Event).where(Event.id.in_(ids)))

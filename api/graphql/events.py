@@ -134,8 +134,8 @@ class EventsSubscription:
             raise QueryError(error.message, error.code.value) from None
         subscriber = hub.subscribe(live.close_too_slow)
         try:
-            if after is None:
-                last = hub.cursor
+            if after is None:  # from now on
+                last = await live.run(events.last_id)
             while True:  # catching up from the outbox
                 before = last
 

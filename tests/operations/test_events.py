@@ -173,3 +173,9 @@ def test_old_events_are_swept(db: Database) -> None:
     assert events.sweep(db, timedelta(days=30), batch=1) == 1
     with db.reading() as s:
         assert s.scalar(select(func.count()).select_from(Event)) == 1
+    # The newest event stays, however old: ids never go back.
+    assert events.sweep(db, timedelta(0)) == 0
+    with db.transaction() as s:
+        events.record(s, EventKind.PLAN_SAVED, region="west")
+        s.flush()
+        assert s.scalar(select(func.max(Event.id))) == old.id + 2
