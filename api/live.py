@@ -93,6 +93,7 @@ class Hub:
         self.queue_size = queue_size or int(os.environ.get("STOCKPOOL_SUBSCRIBER_QUEUE", DEFAULT_QUEUE))
         self.subscribers: set[Subscriber] = set()
         self.cursor = 0
+        self._cursor_time: datetime | None = None
         self._wake = asyncio.Event()
         self._stop = threading.Event()
 
@@ -117,9 +118,16 @@ class Hub:
 
     def _read(self) -> tuple[list[LiveEvent], int]:
         with self.db.reading() as session:
-            if events.last_id(session) < self.cursor:  # the outbox was emptied (a test's reset): start again
-                self.cursor = 0
+            if self.cursor and events.was_reset(session, self.cursor, self._cursor_time):
+                self.cursor = 0  # the outbox was emptied and began again (a test database's reset)
             rows, safe = events.after(session, self.cursor)
+            if rows:
+                self._cursor_time = rows[-1].occurred_at if rows[-1].id == safe else None
+            elif safe != self.cursor:
+                self._cursor_time = None
+            if self._cursor_time is None and safe:
+                found = session.get(Event, safe)
+                self._cursor_time = found.occurred_at if found else None
             return [LiveEvent.of(row) for row in rows], safe
 
     async def run(self) -> None:
@@ -147,10 +155,10 @@ class Hub:
         """PostgreSQL: LISTEN on its own connection, waking the hub on each NOTIFY (reconnects after a failure)."""
         while not self._stop.is_set():
             try:
-                raw = self.db.engine.raw_connection()
-                raw.detach()
-                connection: Any = raw.driver_connection
-                connection.autocommit = True
+                import psycopg
+
+                url = self.db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+                connection = psycopg.connect(url, autocommit=True)
                 connection.execute(f"LISTEN {events.CHANNEL}")
                 try:
                     while not self._stop.is_set():

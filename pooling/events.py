@@ -160,6 +160,17 @@ def after(
     return rows, safe
 
 
+def was_reset(session: Session, cursor: int, cursor_time: datetime | None) -> bool:
+    """Whether the outbox was emptied and numbered again since a reader stopped at `cursor` (a test database is
+    emptied between tests; in service ids never go back: the sweep keeps the newest event and deletes the oldest
+    first, so a deleted cursor row has nothing below it)."""
+    row = session.get(Event, cursor)
+    if row is not None and (cursor_time is None or row.occurred_at == cursor_time):
+        return False
+    lowest = session.scalar(select(Event.id).order_by(Event.id).limit(1))
+    return (lowest is None and last_id(session) < cursor) or (lowest is not None and lowest <= cursor)
+
+
 def last_id(session: Session) -> int:
     return session.scalar(select(Event.id).order_by(Event.id.desc()).limit(1)) or 0
 

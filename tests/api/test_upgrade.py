@@ -168,6 +168,9 @@ def test_a_populated_database_of_a_previous_release_upgrades_whole(
             # 0003: every stock level keeps the numbers a person typed
             policies = text("SELECT DISTINCT policy_mode, order_up_to, service_level FROM stock_levels")
             assert connection.execute(policies).all() == [("MANUAL", 0, 0.95)]
+            # 0005: no webhooks yet; no event names another end
+            assert connection.execute(text("SELECT count(*) FROM webhooks")).scalar() == 0
+            assert connection.execute(text("SELECT count(*) FROM events WHERE to_site_id IS NOT NULL")).scalar() == 0
         assert rows_of(old.engine, release) == before  # every old row, every old column, unchanged
         with old.reading() as s:
             assert audit(s) == []
