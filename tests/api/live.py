@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from websockets.sync.client import ClientConnection, connect
@@ -23,6 +24,9 @@ class Subscription:
         self.ws.send(
             json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables or {}}})
         )
+        # The protocol does not acknowledge a subscription: give the server a moment to register it, so that the
+        # changes a test makes next are "from now on" (a client that must miss nothing passes `after`).
+        time.sleep(0.3)
 
     def message(self, timeout: float = 15) -> dict[str, Any]:
         while True:
