@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from strawberry.scalars import JSON
 
 from api.auth import Caller
-from api.graphql.base import Node, global_id, pk_of
+from api.graphql.base import global_id, pk_of
 from api.graphql.runner import QueryError, caller
 from api.graphql.scope import may_coordinate, may_see_event, site_in_scope, visible_events
 from api.graphql.types import Backorder, Item, Reorder, Site, Transfer, item_of, site_of
@@ -32,7 +32,7 @@ CATCH_UP_BATCH = 200
 
 
 @strawberry.type(description="Something that happened, written in the transaction of the change it reports.")
-class Event(Node):
+class Event:
     id: strawberry.ID
     kind: EventKindEnum
     occurred_at: datetime
