@@ -87,7 +87,7 @@ class Subscriber:
 
 class Hub:
     def __init__(self, db: Database, poll_every: float | None = None, queue_size: int | None = None) -> None:
-        self.db = db
+        self.db = Database(db.url)  # an engine of its own: its polls never wait for (nor count as) a request's
         default_poll = 0.25 if db.is_sqlite else 2.0
         self.poll_every = poll_every or float(os.environ.get("STOCKPOOL_EVENTS_POLL_SECONDS", default_poll))
         self.queue_size = queue_size or int(os.environ.get("STOCKPOOL_SUBSCRIBER_QUEUE", DEFAULT_QUEUE))
@@ -188,6 +188,7 @@ class Hub:
                 await task
             if listener is not None:
                 await run_in_threadpool(listener.join, 5)
+            await run_in_threadpool(self.db.dispose)
 
 
 class LiveContext(Context):
