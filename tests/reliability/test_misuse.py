@@ -493,6 +493,15 @@ BAD_INPUT: list[tuple[str, dict[str, Any], object]] = [
     ("receiveReorder", {"id": "{reorder}", "quantityReceived": -1}, [("quantityReceived", "INVALID_QUANTITY")]),
     ("receiveReorder", {"id": "{reorder}", "quantityReceived": 10**9 + 1}, [("quantityReceived", "INVALID_QUANTITY")]),
     ("receiveReorder", {"id": "{backorder}", "quantityReceived": 1}, [("id", "NOT_FOUND")]),
+    ("createWebhook", {"url": "ftp://a.example/h", "kinds": ["PLAN_SAVED"]}, [("url", "INVALID")]),
+    ("createWebhook", {"url": "https://a.example/" + "x" * 2000, "kinds": ["PLAN_SAVED"]}, [("url", "INVALID")]),
+    ("createWebhook", {"url": "https://a.example/h", "kinds": []}, [("kinds", "INVALID")]),
+    ("createWebhook", {"url": "https://a.example/h", "kinds": ["EVERYTHING"]}, VALIDATION),
+    ("createWebhook", {"url": "https://a.example/h", "kinds": ["PLAN_SAVED"], "site": "NOPE"}, [("site", "NOT_FOUND")]),
+    ("setWebhookActive", {"id": "garbage", "active": False}, [("id", "NOT_FOUND")]),
+    ("setWebhookActive", {"id": wrong_kind("Site"), "active": True}, [("id", "NOT_FOUND")]),
+    ("deleteWebhook", {"id": wrong_kind("Webhook", 999_999)}, [("id", "NOT_FOUND")]),
+    ("deleteWebhook", {"id": None}, VALIDATION),
 ]
 
 
