@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from api.delivery import Settings, claim, deliver_once, dispatch
-from models import EventKind, Priority, Role, Webhook, WebhookDelivery
+from models import Alert, AlertKind, EventKind, Priority, Role, Webhook, WebhookDelivery
 from models.db import Database
 from models.events import Event
 from pooling import orders, webhooks
@@ -147,8 +147,10 @@ def test_retries_run_out_then_the_hook_is_disabled_and_an_alert_raised(db: Datab
     with db.reading() as s:
         row = s.get_one(Webhook, hook.id)
         assert not row.active and "disabled" in (row.disabled_reason or "")
-        alert = s.scalars(select(Event).where(Event.kind == EventKind.ALERT_RAISED)).one()
-        assert alert.region == "west" and alert.data is not None and alert.data["kind"] == "WEBHOOK_DISABLED"
+        alert = s.scalars(select(Alert).where(Alert.kind == AlertKind.WEBHOOK_DISABLED)).one()
+        assert alert.region == "west" and alert.closed_at is None and hook.url in alert.message
+        raised = s.scalars(select(Event).where(Event.kind == EventKind.ALERT_RAISED, Event.alert_id == alert.id))
+        assert len(raised.all()) == 1
 
 
 def test_two_workers_never_take_the_same_delivery(db: Database, receiver: Receiver) -> None:
