@@ -15,11 +15,11 @@ from types import ModuleType
 
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from api.cli import bench, bench_api, check, migrate, rebalance, serve, token
+from api.cli import bench, bench_api, check, migrate, rebalance, serve, simulate, token
 from api.cli.console import EXIT_FAILED, EXIT_USAGE, quiet_on_closed_pipe
 from models.db import Database, database_url, masked_url
 
-COMMANDS: tuple[ModuleType, ...] = (serve, token, rebalance, check, migrate, bench, bench_api)
+COMMANDS: tuple[ModuleType, ...] = (serve, token, rebalance, check, migrate, bench, bench_api, simulate)
 
 
 def parser() -> argparse.ArgumentParser:
