@@ -7,15 +7,18 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import func, select
 
+from models import Order, Plan
 from models.base import clock_at, utcnow
 from models.db import Database
 from pooling.simulation.compare import Comparison, check_policies, simulate
-from pooling.simulation.run import START, moment
+from pooling.simulation.run import DEMAND, START, moment
 from pooling.simulation.world import draw_world
 
 
@@ -37,8 +40,10 @@ def test_the_world_is_the_seed_s_alone_and_has_what_the_issue_names() -> None:
 
 def test_the_clock_sets_what_the_operations_stamp() -> None:
     with clock_at(moment(3, 12)):
-        assert utcnow() == START.replace(day=START.day + 3, hour=12)
-    assert utcnow() > START.replace(year=START.year + 1)
+        assert utcnow() == START + timedelta(days=3, hours=12)
+    assert utcnow() > START + timedelta(days=365)
+    with pytest.raises(ValueError, match="naive"), clock_at(datetime(2025, 1, 1)):
+        pass
 
 
 def test_a_seed_gives_the_same_table_twice(db: Database) -> None:
@@ -47,6 +52,11 @@ def test_a_seed_gives_the_same_table_twice(db: Database) -> None:
     assert [r.metrics for r in first.runs] == [r.metrics for r in second.runs]
     assert [r.daily for r in first.runs] == [r.daily for r in second.runs]
     assert first.breaches == second.breaches == ()
+    with db.reading() as s:  # the operations stamped the simulated days, not today
+        first_order, last_order = s.execute(select(func.min(Order.created_at), func.max(Order.created_at))).one()
+        plans = s.scalars(select(Plan.created_at)).all()
+    assert moment(0, DEMAND) <= first_order <= last_order <= moment(7, DEMAND)
+    assert plans and all(moment(0, 0) <= at <= moment(8, 0) for at in plans)
 
 
 def test_pooling_waits_less_than_no_pooling_on_the_same_demand(db: Database) -> None:

@@ -51,13 +51,14 @@ from pooling.backorders import WAITING
 from pooling.ledger import MovementBatch, open_levels
 from pooling.network import create_item, create_site, set_lane
 from pooling.orders import place_order
+from pooling.positions import incoming
 from pooling.rebalance import rebalance
 from pooling.reorders import approve_reorders, receive_reorder
 from pooling.simulation.world import World
 from pooling.solver import RegionPlan, RegionProblem
 from pooling.solver.baselines import greedy_region
 from pooling.stock import record_movement
-from pooling.transfers import COMMITTED, approve_transfers, receive_transfer, ship_transfer
+from pooling.transfers import approve_transfers, receive_transfer, ship_transfer
 
 ACTOR = "simulate"
 START = datetime(2025, 1, 6, tzinfo=UTC)  # day 0 of every run (a Monday)
@@ -280,22 +281,8 @@ def _replenish(s: Session, run: Run, day: int) -> None:
     on_hand = _grid(run, ((a, b, on_hand) for a, b, on_hand, *_ in levels))
     reorder_point = _grid(run, ((a, b, rp) for a, b, _, _, rp, _ in levels))
     order_up_to = _grid(run, ((a, b, up_to) for a, b, *_, up_to in levels))
-    inbound = _grid(
-        run,
-        s.execute(
-            select(Transfer.to_site_id, Transfer.item_id, func.sum(Transfer.quantity))
-            .where(Transfer.to_site_id.in_(sites), Transfer.status.in_(COMMITTED))
-            .group_by(Transfer.to_site_id, Transfer.item_id)
-        ),
-    )
-    ordered = _grid(
-        run,
-        s.execute(
-            select(Reorder.site_id, Reorder.item_id, func.sum(Reorder.quantity))
-            .where(Reorder.site_id.in_(sites), Reorder.status == ReorderStatus.ORDERED)
-            .group_by(Reorder.site_id, Reorder.item_id)
-        ),
-    )
+    pairs = [(a, b) for a, b, *_ in levels]
+    on_the_way = _grid(run, ((a, b, units) for (a, b), units in incoming(s, pairs).items()))
     waiting = _grid(
         run,
         s.execute(
@@ -309,7 +296,7 @@ def _replenish(s: Session, run: Run, day: int) -> None:
             Transfer.to_site_id.in_(sites), Transfer.status.in_((TransferStatus.SHIPPED, TransferStatus.RECEIVED))
         )
     ).scalar_one()
-    position = available + inbound + ordered + run.open_purchases - waiting
+    position = available + on_the_way + run.open_purchases - waiting
     buy = np.where(position <= reorder_point, np.maximum(order_up_to - position, 0), 0)
     world = run.world
     for site, item in zip(*np.nonzero(buy), strict=True):

@@ -25,7 +25,7 @@ SPIKE_FACTOR = 3.0  # demand at the spike site during the spike
 SPIKE_DAYS = 7
 SEASON_DAYS = 120  # the period of the seasonal swing
 REVIEW_DAYS = 7  # order-up-to = reorder point + this many days of mean demand
-SERVICE_Z = 1.0  # the typed (MANUAL) policies: safety stock = z * sigma * sqrt(lead + 1), about 84 % per cycle
+SERVICE_Z = 0.8  # the typed (MANUAL) policies: safety stock = z * sigma * sqrt(lead + 1), about 79 % a cycle
 
 
 @dataclass(frozen=True)
