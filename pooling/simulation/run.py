@@ -140,7 +140,7 @@ def _set_up(db: Database, world: World, policy: str) -> Run:
     skus = item_skus(world.seed, world.items)
     safety, reorder_point, order_up_to = world.policy()
     with clock_at(moment(0, 0)), db.transaction() as s:
-        items = dict(s.execute(select(Item.sku, Item.id).where(Item.sku.in_(skus))).tuples().all())
+        items: dict[str, int] = dict(s.execute(select(Item.sku, Item.id).where(Item.sku.in_(skus))).all())
         for k, sku in enumerate(skus):
             if sku not in items:
                 price = Decimal(int(world.price_cents[k])) / 100
