@@ -159,7 +159,7 @@ def simulate(
         for policy in names:
             if progress:
                 progress(f"seed {seed} {policy}")
-            runs.append(run_policy(db, world, policy, POLICIES[policy], advance))
+            runs.append(run_policy(db, world, policy, advance))
     with db.reading() as s:
         breaches = tuple(str(b) for b in audit(s))
     return Comparison(

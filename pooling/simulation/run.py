@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from statistics import NormalDist
 from typing import Any, cast
 
 import numpy as np
@@ -54,7 +55,7 @@ from pooling.orders import place_order
 from pooling.positions import incoming
 from pooling.rebalance import rebalance
 from pooling.reorders import approve_reorders, receive_reorder
-from pooling.simulation.world import World
+from pooling.simulation.world import SERVICE_Z, World
 from pooling.solver import RegionPlan, RegionProblem
 from pooling.solver.baselines import greedy_region
 from pooling.stock import record_movement
@@ -102,18 +103,17 @@ class RunResult:
     seconds: dict[str, float]
 
 
-def run_policy(
-    db: Database, world: World, policy: str, night: Night, advance: Callable[[int], None] | None = None
-) -> RunResult:
+def run_policy(db: Database, world: World, policy: str, advance: Callable[[int], None] | None = None) -> RunResult:
     """Simulate `world` under one policy in its own region; `advance(1)` after each day (a progress bar)."""
     started = time.perf_counter()
-    run = _set_up(db, world, policy)
+    rules = POLICIES[policy]
+    run = _set_up(db, world, policy, rules.forecast)
     run.seconds["set up"] += time.perf_counter() - started
     for day in range(world.days):
         for name, hour, work in (
             ("arrivals", ARRIVE, _arrivals),
             ("demand (orders)", DEMAND, _demand),
-            ("policy (rebalance...)", NIGHT, night),
+            ("policy (rebalance...)", NIGHT, rules.night),
             ("replenishment", REPLENISH, _replenish),
         ):
             started = time.perf_counter()
@@ -133,7 +133,7 @@ def item_skus(seed: int, items: int) -> list[str]:
     return [f"SIM{seed}-I{k:03}" for k in range(items)]
 
 
-def _set_up(db: Database, world: World, policy: str) -> Run:
+def _set_up(db: Database, world: World, policy: str, forecast: bool) -> Run:
     """The run's sites and lanes, the seed's items (once), opening stock at order-up-to, the typed policies."""
     region = f"sim-{world.seed}-{policy}"
     codes = [f"{policy[:3].upper()}{world.seed}-S{k:02}" for k in range(world.sites)]
@@ -153,7 +153,9 @@ def _set_up(db: Database, world: World, policy: str) -> Run:
             sites.append(create_site(s, code, f"Simulated site {k}", region, round(lat, 5), round(lon, 5)).id)
         for a, b, cost_cents, hours in world.lanes:
             set_lane(s, codes[a], codes[b], Decimal(cost_cents) / 100, hours, actor=ACTOR)
-        _open_stock(s, np.array(sites), np.array([items[sku] for sku in skus]), safety, reorder_point, order_up_to)
+        mode = PolicyMode.FORECAST if forecast else PolicyMode.MANUAL
+        item_ids = np.array([items[sku] for sku in skus])
+        _open_stock(s, np.array(sites), item_ids, safety, reorder_point, order_up_to, mode)
     return Run(
         world=world,
         policy=policy,
@@ -173,8 +175,10 @@ def _open_stock(
     safety: np.ndarray,
     reorder_point: np.ndarray,
     order_up_to: np.ndarray,
+    mode: PolicyMode,
 ) -> None:
-    """Opening stock at the order-up-to level through the ledger's bulk form, and the typed policies."""
+    """Opening stock at the order-up-to level through the ledger's bulk form, and the typed policies (a FORECAST
+    level keeps them until its first forecast, at the service level the typed numbers aim at)."""
     site_id, item_id = (a.ravel() for a in np.meshgrid(sites, items, indexing="ij"))
     stocked = np.flatnonzero(order_up_to.ravel())
     receipts = MovementBatch(stocked, order_up_to.ravel()[stocked], MovementReason.RECEIPT)
@@ -183,7 +187,12 @@ def _open_stock(
     s.execute(
         update(table)
         .where(table.c.site_id == bindparam("s"), table.c.item_id == bindparam("i"))
-        .values(reorder_point=bindparam("rp"), order_up_to=bindparam("up"), policy_mode=PolicyMode.MANUAL),
+        .values(
+            reorder_point=bindparam("rp"),
+            order_up_to=bindparam("up"),
+            policy_mode=mode,
+            service_level=NormalDist().cdf(SERVICE_Z),
+        ),
         [
             {"s": int(a), "i": int(b), "rp": int(rp), "up": int(up)}
             for a, b, rp, up in zip(site_id, item_id, reorder_point.ravel(), order_up_to.ravel(), strict=True)
@@ -250,10 +259,16 @@ def _days_until_receipt(lead_hours: int) -> int:
     return max(1, -(-(NIGHT + lead_hours - ARRIVE) // 24))
 
 
-POLICIES: dict[str, Night] = {
-    "none": night_none,
-    "nearest": nightly_rebalance(greedy_region),
-    "reactive": nightly_rebalance(None),
+@dataclass(frozen=True)
+class Policy:
+    night: Night
+    forecast: bool = False  # stock levels in FORECAST mode: the forecasts set their numbers
+
+
+POLICIES: dict[str, Policy] = {
+    "none": Policy(night_none),
+    "nearest": Policy(nightly_rebalance(greedy_region)),
+    "reactive": Policy(nightly_rebalance(None)),
 }
 
 
