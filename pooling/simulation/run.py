@@ -2,7 +2,9 @@
 
 Each run is its own region (`sim-<seed>-<policy>`) of the simulation's database, with its own sites; the items of
 a seed are shared by its runs. The operations stamp their records with the simulated clock (`models.base.clock_at`),
-so orders, movements and plans carry the simulated days. A day:
+so orders, movements and plans carry the simulated days. Day 0 starts in the steady state of the typed policy:
+the shelf at order-up-to less the purchases already on their way (a day's mean demand for each day of the
+supplier's lead time). A day:
 
 - 06:00 arrivals: shipments whose lane lead time has passed are received (less any loss in transit), purchases
   whose supplier lead time (and delay) has passed are received: a reorder through `receive_reorder`, a site's own
@@ -139,6 +141,10 @@ def _set_up(db: Database, world: World, policy: str, forecast: bool) -> Run:
     codes = [f"{policy[:3].upper()}{world.seed}-S{k:02}" for k in range(world.sites)]
     skus = item_skus(world.seed, world.items)
     safety, reorder_point, order_up_to = world.policy()
+    # Start in the steady state of the policy, not with empty pipelines: a day's mean demand on its way for each
+    # day of the supplier's lead time, and the shelf holding the rest of the order-up-to level.
+    daily = np.rint(world.mean).astype(np.int64)
+    opening = np.maximum(order_up_to - daily * world.lead_days[None, :], safety)
     with clock_at(moment(0, 0)), db.transaction() as s:
         items: dict[str, int] = dict(s.execute(select(Item.sku, Item.id).where(Item.sku.in_(skus))).all())
         for k, sku in enumerate(skus):
@@ -155,8 +161,8 @@ def _set_up(db: Database, world: World, policy: str, forecast: bool) -> Run:
             set_lane(s, codes[a], codes[b], Decimal(cost_cents) / 100, hours, actor=ACTOR)
         mode = PolicyMode.FORECAST if forecast else PolicyMode.MANUAL
         item_ids = np.array([items[sku] for sku in skus])
-        _open_stock(s, np.array(sites), item_ids, safety, reorder_point, order_up_to, mode)
-    return Run(
+        _open_stock(s, np.array(sites), item_ids, opening, safety, reorder_point, order_up_to, mode)
+    run = Run(
         world=world,
         policy=policy,
         region=region,
@@ -166,22 +172,28 @@ def _set_up(db: Database, world: World, policy: str, forecast: bool) -> Run:
         item_index={items[sku]: k for k, sku in enumerate(skus)},
         open_purchases=np.zeros((world.sites, world.items), dtype=np.int64),
     )
+    for (site, item), units in np.ndenumerate(daily):  # purchases made before day 0, one a day of the lead time
+        for day in range(1, int(world.lead_days[item]) + 1) if units else ():
+            run.purchases_due[day].append((site, item, int(units)))
+            run.open_purchases[site, item] += int(units)
+    return run
 
 
 def _open_stock(
     s: Session,
     sites: np.ndarray,
     items: np.ndarray,
+    opening: np.ndarray,
     safety: np.ndarray,
     reorder_point: np.ndarray,
     order_up_to: np.ndarray,
     mode: PolicyMode,
 ) -> None:
-    """Opening stock at the order-up-to level through the ledger's bulk form, and the typed policies (a FORECAST
-    level keeps them until its first forecast, at the service level the typed numbers aim at)."""
+    """Opening stock through the ledger's bulk form, and the typed policies (a FORECAST level keeps them until its
+    first forecast, at the service level the typed numbers aim at)."""
     site_id, item_id = (a.ravel() for a in np.meshgrid(sites, items, indexing="ij"))
-    stocked = np.flatnonzero(order_up_to.ravel())
-    receipts = MovementBatch(stocked, order_up_to.ravel()[stocked], MovementReason.RECEIPT)
+    stocked = np.flatnonzero(opening.ravel())
+    receipts = MovementBatch(stocked, opening.ravel()[stocked], MovementReason.RECEIPT)
     open_levels(s, site_id, item_id, [receipts], ACTOR, utcnow(), safety_stock=safety.ravel(), note="opening stock")
     table = cast(Table, StockLevel.__table__)
     s.execute(
