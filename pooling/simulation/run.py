@@ -2,9 +2,9 @@
 
 Each run is its own region (`sim-<seed>-<policy>`) of the simulation's database, with its own sites; the items of
 a seed are shared by its runs. The operations stamp their records with the simulated clock (`models.base.clock_at`),
-so orders, movements and plans carry the simulated days. Day 0 starts in the steady state of the typed policy:
-the shelf at order-up-to less the purchases already on their way (a day's mean demand for each day of the
-supplier's lead time). A day:
+so orders, movements and plans carry the simulated days. Day 0 starts near the steady state of the typed policy:
+the shelf at order-up-to less the purchases already on their way (a week's mean demand a week over the supplier's
+lead time). A day:
 
 - 06:00 arrivals: shipments whose lane lead time has passed are received (less any loss in transit), purchases
   whose supplier lead time (and delay) has passed are received: a reorder through `receive_reorder`, a site's own
@@ -57,7 +57,7 @@ from pooling.orders import place_order
 from pooling.positions import incoming
 from pooling.rebalance import rebalance
 from pooling.reorders import approve_reorders, receive_reorder
-from pooling.simulation.world import SERVICE_Z, World
+from pooling.simulation.world import REVIEW_DAYS, SERVICE_Z, World
 from pooling.solver import RegionPlan, RegionProblem
 from pooling.solver.baselines import greedy_region
 from pooling.stock import record_movement
@@ -141,8 +141,8 @@ def _set_up(db: Database, world: World, policy: str, forecast: bool) -> Run:
     codes = [f"{policy[:3].upper()}{world.seed}-S{k:02}" for k in range(world.sites)]
     skus = item_skus(world.seed, world.items)
     safety, reorder_point, order_up_to = world.policy()
-    # Start in the steady state of the policy, not with empty pipelines: a day's mean demand on its way for each
-    # day of the supplier's lead time, and the shelf holding the rest of the order-up-to level.
+    # Start near the steady state of the policy, not with empty pipelines: purchases on their way for about the
+    # supplier's lead time (a week's mean demand a week), and the shelf holding the rest of the order-up-to level.
     daily = np.rint(world.mean).astype(np.int64)
     opening = np.maximum(order_up_to - daily * world.lead_days[None, :], safety)
     with clock_at(moment(0, 0)), db.transaction() as s:
@@ -172,10 +172,12 @@ def _set_up(db: Database, world: World, policy: str, forecast: bool) -> Run:
         item_index={items[sku]: k for k, sku in enumerate(skus)},
         open_purchases=np.zeros((world.sites, world.items), dtype=np.int64),
     )
-    for (site, item), units in np.ndenumerate(daily):  # purchases made before day 0, one a day of the lead time
-        for day in range(1, int(world.lead_days[item]) + 1) if units else ():
-            run.purchases_due[day].append((site, item, int(units)))
-            run.open_purchases[site, item] += int(units)
+    for (site, item), units in np.ndenumerate(daily):  # purchases made before day 0: a week's demand a week
+        first = int(world.lead_days[item]) - (site * 3 + item) % REVIEW_DAYS  # sites and items not all in step
+        for day in range(first, 0, -REVIEW_DAYS) if units else ():
+            quantity = int(units) * min(REVIEW_DAYS, day)
+            run.purchases_due[day].append((site, item, quantity))
+            run.open_purchases[site, item] += quantity
     return run
 
 
