@@ -19,8 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
+from api import alert_sweep, idempotency, metrics, outage
 from api import body as request_body
-from api import idempotency, metrics, outage
 from api.auth import Caller, caller_for
 from api.context import Context
 from api.graphiql import GraphQLView, static_files
@@ -29,6 +29,7 @@ from api.observe import Observed, note_operation
 from api.request import BadRequest, GraphQLRequest
 from api.timeouts import DEFAULT_BODY_TIMEOUT, BodyTimeout
 from models.db import Database
+from pooling import alerts
 
 log = logging.getLogger("stockpool.api")
 MAX_BODY_BYTES = request_body.MAX_BODY_BYTES
@@ -216,11 +217,12 @@ def _lifespan(db: Database, retention: idempotency.Retention) -> Callable[[Any],
     """While serving, expired idempotency keys are swept; when the server stops, its pooled connections are closed
     (the engine stays usable: a shared one opens new connections when next asked)."""
     sweeping = idempotency.sweeping(db, retention)
+    sweeping_alerts = alert_sweep.sweeping(db, alerts.current_settings().sweep_every.total_seconds())
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
         try:
-            async with sweeping(app):
+            async with sweeping(app), sweeping_alerts(app):
                 yield
         finally:
             await run_in_threadpool(db.dispose)

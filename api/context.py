@@ -20,9 +20,9 @@ from strawberry.dataloader import DataLoader
 
 from api import outage
 from api.auth import Caller
-from models import Backorder, Item, Site, TransferAllocation
+from models import Backorder, Item, Reorder, Site, Transfer, TransferAllocation
 from models.db import Database
-from pooling import access, history, positions
+from pooling import access, expected, history, positions
 
 R = TypeVar("R")
 log = logging.getLogger("stockpool.api")
@@ -126,6 +126,9 @@ class Loaders:
         self.waiting = batch(lambda s, pairs: dict.fromkeys(positions.waiting(s, pairs), True))
         self.incoming = batch(lambda s, pairs: positions.incoming(s, pairs))
         self.history = batch(_history)
+        self.transfer = batch(lambda s, ids: _by_id(s, Transfer, ids))
+        self.reorder = batch(lambda s, ids: _by_id(s, Reorder, ids))
+        self.coverage = batch(lambda s, ids: expected.coverage(s, ids))
 
 
 def _by_id(session: Session, model: Any, ids: Iterable[int]) -> dict[int, Any]:

@@ -33,7 +33,9 @@ mutation Rebalance($input: RebalanceInput!) {
   rebalance(input: $input) {
     plan {
       id
-      summary { unitsRequested unitsByTransfer unitsByReorder unitsUnmet transferCost reorderCost savings }
+      summary {
+        unitsRequested unitsByTransfer unitsByReorder unitsUnmet unitsProactive transferCost reorderCost savings
+      }
       transfers { id unitCost quantity fromSite { code } toSite { code } item { sku } }
     }
     errors { field code message }
@@ -93,6 +95,12 @@ def main(argv: list[str] | None = None) -> int:
         help="names this run in its Idempotency-Keys: a rerun with the same id replays the first run's answers "
         "(default: STOCKPOOL_RUN_ID, else a new id, so each run rebalances anew)",
     )
+    parser.add_argument(
+        "--proactive",
+        action="store_true",
+        default=os.environ.get("STOCKPOOL_PROACTIVE", "0").lower() in ("1", "true", "yes"),
+        help="also restore sites below their reorder point (default: STOCKPOOL_PROACTIVE)",
+    )
     args = parser.parse_args(argv)
     url = os.environ.get("STOCKPOOL_URL", "http://127.0.0.1:8000/graphql")
     token = os.environ.get("STOCKPOOL_TOKEN")
@@ -106,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
                 client,
                 url,
                 REBALANCE,
-                {"input": {"region": args.region, "mode": args.mode, "dryRun": False}},
+                {"input": {"region": args.region, "mode": args.mode, "dryRun": False, "proactive": args.proactive}},
                 key=f"nightly-{args.run_id}-rebalance-{args.region}",
             )["plan"]
             cheap = [t for t in plan["transfers"] if Decimal(t["unitCost"]) < args.max_unit_cost]
@@ -121,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     s = plan["summary"]
     print(
         f"region {args.region}: {s['unitsRequested']} units requested, {s['unitsByTransfer']} by transfer, "
-        f"{s['unitsByReorder']} by reorder, {s['unitsUnmet']} unmet; transfers {s['transferCost']}, "
+        f"{s['unitsByReorder']} by reorder, {s['unitsUnmet']} unmet, {s['unitsProactive']} proactive; "
+        f"transfers {s['transferCost']}, "
         f"reorders {s['reorderCost']}, saved {s['savings']}"
     )
     print(

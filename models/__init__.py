@@ -1,6 +1,7 @@
 """SQLAlchemy 2 models of the shared stock model, the engine set-up and the Alembic migrations."""
 
 from models.access import ApiToken, IdempotencyKey
+from models.alerts import Alert, AlertKind, AlertSeverity
 from models.base import Base, utcnow
 from models.enums import (
     BackorderStatus,
@@ -21,9 +22,13 @@ from models.history import HistoryEntry
 from models.network import Item, Lane, Site
 from models.orders import Backorder, Order
 from models.planning import Plan, PlanUnmet, Reorder, ReorderAllocation, Transfer, TransferAllocation
+from models.proactive import LineReason, ShareRule, SharingPolicy, UnmetReason
 from models.stock import Movement, StockLevel
 
 __all__ = [
+    "Alert",
+    "AlertKind",
+    "AlertSeverity",
     "ApiToken",
     "Backorder",
     "BackorderStatus",
@@ -36,6 +41,7 @@ __all__ = [
     "IdempotencyKey",
     "Item",
     "Lane",
+    "LineReason",
     "Movement",
     "MovementReason",
     "Order",
@@ -49,10 +55,13 @@ __all__ = [
     "ReorderAllocation",
     "ReorderStatus",
     "Role",
+    "ShareRule",
+    "SharingPolicy",
     "Site",
     "StockLevel",
     "Transfer",
     "TransferAllocation",
     "TransferStatus",
+    "UnmetReason",
     "utcnow",
 ]

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, UTCDateTime, utcnow
 
+DEFAULT_HANDLING_TIME_HOURS = 4
+
 
 class Site(Base):
     __tablename__ = "sites"
@@ -22,6 +24,8 @@ class Site(Base):
     longitude: Mapped[float | None]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Hours between a transfer's approval and its shipping from this site (expected dates count it).
+    handling_time_hours: Mapped[int] = mapped_column(Integer, default=DEFAULT_HANDLING_TIME_HOURS, server_default="4")
 
     __table_args__ = (
         CheckConstraint("latitude IS NULL OR (latitude >= -90 AND latitude <= 90)", name="latitude_range"),
@@ -42,6 +46,9 @@ class Item(Base):
     unit_cost: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     supplier_lead_time_days: Mapped[int] = mapped_column(Integer, default=7)
     purchasable: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Moving a unit to replenish a site pays when the lane costs less than this share of the price (null: the
+    # global default, STOCKPOOL_REPLENISH_COST_SHARE).
+    replenish_cost_share: Mapped[Decimal | None] = mapped_column(Numeric(5, 4))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, Numeric, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, Numeric, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, UTCDateTime, enum_column, utcnow
 from models.enums import PlanMode, PlanStatus, ReorderStatus, TransferStatus
 from models.network import Item, Lane, Site
 from models.orders import Backorder
+from models.proactive import LineReason, UnmetReason
 
 
 class Plan(Base):
@@ -26,6 +27,7 @@ class Plan(Base):
     units_by_transfer: Mapped[int] = mapped_column(Integer)
     units_by_reorder: Mapped[int] = mapped_column(Integer)
     units_unmet: Mapped[int] = mapped_column(Integer)
+    units_proactive: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     transfer_cost: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     reorder_cost: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     all_external_cost: Mapped[Decimal] = mapped_column(Numeric(14, 2))
@@ -60,6 +62,12 @@ class PlanUnmet(Base):
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
     quantity: Mapped[int] = mapped_column(Integer)
+    demand: Mapped[LineReason] = mapped_column(
+        enum_column(LineReason), default=LineReason.BACKORDER, server_default="BACKORDER"
+    )
+    reason: Mapped[UnmetReason] = mapped_column(
+        enum_column(UnmetReason), default=UnmetReason.NO_DONOR, server_default="NO_DONOR"
+    )
 
     site: Mapped[Site] = relationship()
     item: Mapped[Item] = relationship()
@@ -80,6 +88,9 @@ class Transfer(Base):
     unit_cost: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     lead_time_hours: Mapped[int] = mapped_column(Integer)
     status: Mapped[TransferStatus] = mapped_column(enum_column(TransferStatus))
+    reason: Mapped[LineReason] = mapped_column(
+        enum_column(LineReason), default=LineReason.BACKORDER, server_default="BACKORDER"
+    )
     quantity_received: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -134,6 +145,9 @@ class Reorder(Base):
     quantity: Mapped[int] = mapped_column(Integer)
     unit_cost: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     status: Mapped[ReorderStatus] = mapped_column(enum_column(ReorderStatus))
+    reason: Mapped[LineReason] = mapped_column(
+        enum_column(LineReason), default=LineReason.BACKORDER, server_default="BACKORDER"
+    )
     quantity_received: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -16,15 +16,17 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import MovementReason, PlanMode, Priority, Role, Site, utcnow
+from models import Item, MovementReason, PlanMode, Priority, Role, Site, utcnow
 from models.db import Database
 from pooling.access import create_token
+from pooling.ledger import lock_levels, move
 from pooling.network import create_item, create_site, set_lane
 from pooling.orders import place_order
 from pooling.rebalance import rebalance
 from pooling.stock import record_movement, set_stock_policy
 
 SEED = 20240611
+HISTORY_DAYS = 90
 ACTOR = "demo"
 
 
@@ -161,6 +163,7 @@ def load_demo(db: Database) -> DemoTokens | None:
             return None
         rng = random.Random(SEED)
         _network(s)
+        _history(s, random.Random(SEED + 1))
         _stock(s, rng)
         _morning_orders(s, rng)
         return _tokens(s)
@@ -197,6 +200,53 @@ def _network(s: Session) -> None:
         create_item(s, item.sku, item.name, item.unit_cost, item.unit, item.lead_days, item.purchasable)
     for origin, destination, cost, hours, capacity in lanes():
         set_lane(s, origin, destination, cost, hours, capacity)
+
+
+def _history(s: Session, rng: random.Random) -> None:
+    """The last 90 days of use at every lab, through the ledger and backdated: a quarter's delivery on the first
+    day, then each day's consumption (every day for tubes, tips and plates; now and then for reagent packs and
+    controls), so that forecasts and FORECAST policies have a history on the first run. It nets to zero: today's
+    shelves are the opening stock below."""
+    today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    start = today - timedelta(days=HISTORY_DAYS)
+    pairs = [(site, item) for site in SITES for item in ITEMS if item.purchasable]
+    levels = lock_levels(s, [(s_id, i_id) for s_id, i_id in _ids(s, pairs)])
+    for (site, item), key in zip(pairs, _ids(s, pairs), strict=True):
+        daily = item.par * site.size / 10
+        used = []
+        for day in range(HISTORY_DAYS):
+            if item.par >= 30:
+                units = _poisson(rng, daily)
+            else:
+                units = 1 + _poisson(rng, daily * 0.8) if rng.random() < 0.3 else 0
+            if units:
+                used.append((day, units))
+        total = sum(units for _, units in used)
+        if not total:
+            continue
+        level = levels[key]
+        delivery = move(s, level, total, MovementReason.RECEIPT, ACTOR, note="the quarter's delivery")
+        delivery.created_at = start + timedelta(hours=7)
+        for day, units in used:
+            moment = start + timedelta(days=day, hours=rng.uniform(8, 18))
+            move(s, level, -units, MovementReason.CONSUMPTION, ACTOR, note="daily runs").created_at = moment
+    s.flush()
+    s.expunge_all()  # thousands of written movements would slow every later flush of the session down
+
+
+def _ids(s: Session, pairs: list[tuple[DemoSite, DemoItem]]) -> list[tuple[int, int]]:
+    site_id = dict(s.execute(select(Site.code, Site.id)).all())
+    item_id = dict(s.execute(select(Item.sku, Item.id)).all())
+    return [(site_id[site.code], item_id[item.sku]) for site, item in pairs]
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    """Knuth's method: enough for the small daily means of the demo."""
+    limit, k, p = math.exp(-mean), 0, rng.random()
+    while p > limit:
+        k += 1
+        p *= rng.random()
+    return k
 
 
 def _stock(s: Session, rng: random.Random) -> None:

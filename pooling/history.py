@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, and_, insert, literal, select
 from sqlalchemy.orm import Session
 
 from models import HistoryEntry, Reorder, Transfer, utcnow
+from pooling import alerting as _alerting  # noqa: F401 - installs the alerts' commit hook with every operation
 
 SYSTEM = "system"
 MAX_NOTE = 2000

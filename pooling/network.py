@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Item, Lane, Site
+from models.network import DEFAULT_HANDLING_TIME_HOURS
 from pooling.codes import REGION_LENGTH, SITE_CODE_LENGTH, SKU_LENGTH, checked
 from pooling.errors import ErrorCode, Field, PoolingError
 from pooling.history import Kind, changes, record
@@ -16,6 +17,7 @@ from pooling.lookup import site_by_code
 from pooling.money import CENT
 
 MAX_MONEY = Decimal("9999999999.99")
+MAX_HANDLING_TIME_HOURS = 24 * 366
 
 
 def _text(value: str, field: str, longest: int) -> str:
@@ -52,8 +54,18 @@ def create_site(
     region: str,
     latitude: float | None = None,
     longitude: float | None = None,
+    handling_time_hours: int = DEFAULT_HANDLING_TIME_HOURS,
 ) -> Site:
+    """`handling_time_hours`: between a transfer's approval and its shipping from the site (0 to a year)."""
     code, name = checked(code, "code", SITE_CODE_LENGTH), _text(name, "name", 200)
+    if not 0 <= handling_time_hours <= MAX_HANDLING_TIME_HOURS:
+        raise PoolingError(
+            ErrorCode.INVALID,
+            "{name} must be between 0 and {most}.",
+            "handling_time_hours",
+            name=Field("handling_time_hours"),
+            most=MAX_HANDLING_TIME_HOURS,
+        )
     region = checked(region, "region", REGION_LENGTH)
     if latitude is not None and not -90 <= latitude <= 90:
         raise PoolingError(ErrorCode.INVALID, "latitude must be between -90 and 90.", "latitude")
@@ -61,7 +73,15 @@ def create_site(
         raise PoolingError(ErrorCode.INVALID, "longitude must be between -180 and 180.", "longitude")
     if session.scalar(select(Site.id).where(Site.code == code)) is not None:
         raise PoolingError(ErrorCode.DUPLICATE, f"A site {code!r} exists already.", "code")
-    site = Site(code=code, name=name, region=region, latitude=latitude, longitude=longitude, active=True)
+    site = Site(
+        code=code,
+        name=name,
+        region=region,
+        latitude=latitude,
+        longitude=longitude,
+        active=True,
+        handling_time_hours=handling_time_hours,
+    )
     session.add(site)
     session.flush()
     return site

@@ -29,9 +29,15 @@ class RegionRound:
 
 
 def run_region(
-    session: Session, region: str, mode: PlanMode, commit: bool, rules: Sequence[Rule], actor: str = "nightly"
+    session: Session,
+    region: str,
+    mode: PlanMode,
+    commit: bool,
+    rules: Sequence[Rule],
+    actor: str = "nightly",
+    proactive: bool = False,
 ) -> RegionRound:
-    plan = rebalance(session, region, mode, dry_run=not commit, actor=actor)
+    plan = rebalance(session, region, mode, dry_run=not commit, actor=actor, proactive=proactive)
     result = RegionRound(region, plan)
     if not commit or not rules:
         return result

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import ColumnElement, Row, Select, Table, func, select, text, update
+from sqlalchemy import ColumnElement, Row, Select, Table, case, func, select, text, update
 from sqlalchemy.orm import Session
 
 from models import (
@@ -22,6 +22,7 @@ from models import (
     Base,
     Item,
     Lane,
+    LineReason,
     Plan,
     PlanMode,
     PlanStatus,
@@ -29,11 +30,13 @@ from models import (
     Reorder,
     ReorderAllocation,
     ReorderStatus,
+    SharingPolicy,
     Site,
     StockLevel,
     Transfer,
     TransferAllocation,
     TransferStatus,
+    UnmetReason,
     utcnow,
 )
 from models.bulk import insert_rows, reserve_ids
@@ -42,6 +45,8 @@ from pooling.errors import ErrorCode, PoolingError
 from pooling.history import SYSTEM, Kind, record, record_all
 from pooling.money import cents
 from pooling.money import from_cents as money
+from pooling.replenish import DEFAULT_COST_SHARE, default_cost_share, replenishment
+from pooling.sharing import share_caps
 from pooling.solver import ItemDemand, Lanes, RegionPlan, RegionProblem, SolverError, solve_region
 from pooling.solver.problem import IntArray, ReorderLine, TransferLine, floats, ints
 from pooling.transfers import COMMITTED
@@ -57,9 +62,13 @@ def rebalance(
     now: datetime | None = None,
     processes: int | None = None,
     stages: dict[str, float] | None = None,
+    proactive: bool = False,
     solver: Callable[[RegionProblem], RegionPlan] | None = None,
 ) -> Plan:
     """Plan transfers and reorders for the region's open backorders; save them unless `dry_run`.
+
+    `proactive` adds, below every backorder, REPLENISH demand of sites projected below their reorder point
+    (`pooling.replenish`).
 
     `stages`, when given, receives the seconds spent reading, solving (wall time; `build` and `flow` split the
     solver's own time, summed over processes) and writing. `solver` replaces the optimal solve by another rule
@@ -73,7 +82,7 @@ def rebalance(
     if not sites:
         raise PoolingError(ErrorCode.NOT_FOUND, f"No active site in region {region!r}.", "region")
     scope = _items_in_scope(session, skus)
-    problem = _read_problem(session, region, scope, PlanMode(mode), now)
+    problem = _read_problem(session, region, scope, PlanMode(mode), now, proactive)
     clock.lap("read")
     try:
         solved = solver(problem) if solver else solve_region(problem, processes=processes)
@@ -129,7 +138,7 @@ def _items_in_scope(session: Session, skus: Sequence[str] | None) -> dict[int, I
 
 
 def _read_problem(
-    session: Session, region: str, scope: dict[int, Item] | None, mode: PlanMode, now: datetime
+    session: Session, region: str, scope: dict[int, Item] | None, mode: PlanMode, now: datetime, proactive: bool
 ) -> RegionProblem:
     """Only what the plan needs: the items with an open backorder in the region, their donors, the lanes.
 
@@ -147,7 +156,12 @@ def _read_problem(
         Backorder.open > 0,
         *((Backorder.item_id.in_(list(scope)),) if scope is not None else ()),
     )
-    needed_items = select(Backorder.item_id).where(*waiting).distinct()
+    needed_items: Select[Any] = select(Backorder.item_id).where(*waiting).distinct()
+    wanted = replenishment(session, region_sites, list(scope) if scope is not None else None) if proactive else {}
+    if wanted:
+        needed_items = select(Item.id).where(
+            Item.id.in_(needed_items) | Item.id.in_(sorted({item for _, item in wanted}))
+        )
     backorders = _columns(
         session,
         select(Backorder.item_id, Backorder.id, Backorder.site_id, Backorder.open, priority_rank, Backorder.needed_by)
@@ -164,7 +178,7 @@ def _read_problem(
         .order_by(Transfer.item_id, Transfer.lane_id),
     )
     items = session.execute(
-        select(Item.id, Item.unit_cost, Item.purchasable, Item.supplier_lead_time_days)
+        select(Item.id, Item.unit_cost, Item.purchasable, Item.supplier_lead_time_days, Item.replenish_cost_share)
         .where(Item.id.in_(needed_items))
         .order_by(Item.id)
     ).all()
@@ -175,17 +189,22 @@ def _read_problem(
     ).all()
     return RegionProblem(
         lanes=Lanes.of([(i, f, t, cents(c), h, cap) for i, f, t, c, h, cap in lanes]),
-        items=_demands(items, backorders, donors, committed),
+        items=_demands(items, backorders, donors, committed, wanted, _caps(session, region_sites, donors)),
         mode=mode.value,
         now=now.timestamp(),
     )
 
 
 def _donors(session: Session, region_sites: Select[Any], needed_items: Select[Any]) -> list[np.ndarray]:
-    """(item, site, surplus) of the region's sites that can spare a needed item, sorted by item."""
+    """(item, site, surplus, available, units above the reorder point) of the region's sites that can spare a
+    needed item, sorted by item."""
+    available = StockLevel.on_hand - StockLevel.reserved
+    kept = case(
+        (StockLevel.reorder_point > StockLevel.safety_stock, StockLevel.reorder_point), else_=StockLevel.safety_stock
+    )
     spare = _columns(
         session,
-        select(StockLevel.item_id, StockLevel.site_id, SPARE)
+        select(StockLevel.item_id, StockLevel.site_id, SPARE, available, available - kept)
         .where(StockLevel.site_id.in_(region_sites), StockLevel.item_id.in_(needed_items), SPARE > 0)
         .order_by(StockLevel.item_id, StockLevel.site_id),
     )
@@ -202,17 +221,33 @@ def _donors(session: Session, region_sites: Select[Any], needed_items: Select[An
     return [column[gives] for column in spare]
 
 
+def _caps(session: Session, region_sites: Select[Any], donors: list[np.ndarray]) -> np.ndarray | None:
+    """Per donor row, its sharing rule's cap (-1: none); None when no site of the region has a rule."""
+    if session.scalar(select(SharingPolicy.id).where(SharingPolicy.site_id.in_(region_sites)).limit(1)) is None:
+        return None
+    item, site, available = (column.tolist() for column in donors[:2] + donors[3:4])
+    caps = share_caps(session, zip(site, item, available, strict=True))
+    return ints([caps[(s, i)] for s, i in zip(site, item, strict=True)])
+
+
 def _demands(
-    items: Sequence[Row[int, Decimal, bool, int]],
+    items: Sequence[Row[int, Decimal, bool, int, Decimal | None]],
     backorders: list[np.ndarray],
     donors: list[np.ndarray],
     committed: list[np.ndarray],
+    wanted: dict[tuple[int, int], int],
+    caps: np.ndarray | None,
 ) -> list[ItemDemand]:
     """One demand per item: its rows of each read, split off by item (all reads are sorted by item)."""
     item_ids = ints([row.id for row in items])
     bo = _split(item_ids, *backorders)
-    give = _split(item_ids, donors[0], donors[1], donors[2])
+    give = _split(item_ids, donors[0], donors[1], donors[2], np.maximum(donors[4], 0))
+    cap = _split(item_ids, donors[0], caps)[0] if caps is not None else [ints([])] * len(items)
     used = _split(item_ids, committed[0], committed[1], committed[2])
+    replenish: dict[int, list[tuple[int, int]]] = {}
+    for (site, item), units in sorted(wanted.items()):
+        replenish.setdefault(item, []).append((site, units))
+    share = default_cost_share() if wanted else DEFAULT_COST_SHARE
     return [
         ItemDemand(
             item_id=item.id,
@@ -228,6 +263,11 @@ def _demands(
             backorder_needed_by=bo[4][k],
             committed_lane_id=used[0][k],
             committed_quantity=used[1][k],
+            donor_share_cap=cap[k],
+            donor_above_reorder_point=give[2][k],
+            replenish_site=ints([site for site, _ in replenish.get(item.id, [])]),
+            replenish_units=ints([units for _, units in replenish.get(item.id, [])]),
+            replenish_cost_share=float(item.replenish_cost_share) if item.replenish_cost_share is not None else share,
         )
         for k, item in enumerate(items)
     ]
@@ -275,6 +315,7 @@ def _plan(
         units_by_transfer=figures.units_by_transfer,
         units_by_reorder=figures.units_by_reorder,
         units_unmet=figures.units_unmet,
+        units_proactive=figures.units_proactive,
         transfer_cost=money(figures.transfer_cost_cents),
         reorder_cost=money(figures.reorder_cost_cents),
         all_external_cost=money(figures.all_external_cost_cents),
@@ -296,8 +337,9 @@ TRANSFER_COLUMNS = (
     "unit_cost",
     "lead_time_hours",
     "status",
+    "reason",
 )
-REORDER_COLUMNS = ("site_id", "item_id", "quantity", "unit_cost", "status")
+REORDER_COLUMNS = ("site_id", "item_id", "quantity", "unit_cost", "status", "reason")
 
 
 def _suggested_transfer(t: TransferLine) -> tuple[Any, ...]:
@@ -310,11 +352,12 @@ def _suggested_transfer(t: TransferLine) -> tuple[Any, ...]:
         money(t.unit_cost_cents),
         t.lead_hours,
         TransferStatus.SUGGESTED,
+        LineReason(t.reason),
     )
 
 
 def _suggested_reorder(r: ReorderLine) -> tuple[Any, ...]:
-    return (r.site, r.item_id, r.quantity, money(r.unit_cost_cents), ReorderStatus.SUGGESTED)
+    return (r.site, r.item_id, r.quantity, money(r.unit_cost_cents), ReorderStatus.SUGGESTED, LineReason(r.reason))
 
 
 def _add_suggestions(session: Session, plan: Plan, solved: RegionPlan, sites: dict[int, Site]) -> None:
@@ -341,7 +384,16 @@ def _add_suggestions(session: Session, plan: Plan, solved: RegionPlan, sites: di
         )
         for r in solved.reorders
     ]
-    plan.unmet = [PlanUnmet(site=sites[u.site], item=items[u.item_id], quantity=u.quantity) for u in solved.unmet]
+    plan.unmet = [
+        PlanUnmet(
+            site=sites[u.site],
+            item=items[u.item_id],
+            quantity=u.quantity,
+            demand=LineReason(u.demand),
+            reason=UnmetReason(u.reason),
+        )
+        for u in solved.unmet
+    ]
 
 
 def _save_suggestions(session: Session, plan: Plan, solved: RegionPlan) -> None:
@@ -355,8 +407,8 @@ def _save_suggestions(session: Session, plan: Plan, solved: RegionPlan) -> None:
     insert_rows(
         session,
         _table(PlanUnmet),
-        ("plan_id", "site_id", "item_id", "quantity"),
-        [(plan.id, u.site, u.item_id, u.quantity) for u in solved.unmet],
+        ("plan_id", "site_id", "item_id", "quantity", "demand", "reason"),
+        [(plan.id, u.site, u.item_id, u.quantity, LineReason(u.demand), UnmetReason(u.reason)) for u in solved.unmet],
     )
     session.expire(plan, ["transfers", "reorders", "unmet"])
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
-from models import MovementReason, StockLevel
+from models import EventKind, MovementReason, PolicyMode, StockLevel
+from pooling import events, forecasts
 from pooling.backorders import fill_from_shelf
 from pooling.errors import ErrorCode, PoolingError
 from pooling.history import Kind, changes, record
@@ -51,18 +54,69 @@ def record_movement(
 
 
 def set_stock_policy(
-    session: Session, site: str, sku: str, safety_stock: int, reorder_point: int, actor: str | None = None
+    session: Session,
+    site: str,
+    sku: str,
+    safety_stock: int | None = None,
+    reorder_point: int | None = None,
+    actor: str | None = None,
+    *,
+    mode: PolicyMode = PolicyMode.MANUAL,
+    service_level: float | None = None,
+    order_up_to: int | None = None,
 ) -> StockLevel:
-    for field, value in (("safety_stock", safety_stock), ("reorder_point", reorder_point)):
-        if value < 0:
-            raise PoolingError(ErrorCode.INVALID_QUANTITY, "A stock policy cannot be negative.", field)
-        check_quantity(value, field, positive=False)
+    """MANUAL: the numbers given (safety stock and reorder point required, order-up-to kept when not given).
+    FORECAST: the numbers follow the forecast at the service level from now on (set at once when the series has
+    demand; a series without any keeps its numbers until demand shows up)."""
+    if service_level is not None:
+        forecasts.check_service_level(service_level)
+    numbers = {"safety_stock": safety_stock, "reorder_point": reorder_point, "order_up_to": order_up_to}
+    for name, value in numbers.items():
+        if value is not None:
+            if value < 0:
+                raise PoolingError(ErrorCode.INVALID_QUANTITY, "A stock policy cannot be negative.", name)
+            check_quantity(value, name, positive=False)
+    if mode == PolicyMode.MANUAL:
+        for name in ("safety_stock", "reorder_point"):
+            if numbers[name] is None:
+                raise PoolingError(ErrorCode.INVALID, "A MANUAL policy needs a safety stock and a reorder point.", name)
+        if order_up_to is not None and reorder_point is not None and order_up_to < reorder_point:
+            raise PoolingError(ErrorCode.INVALID, "Order-up-to cannot be below the reorder point.", "order_up_to")
+    else:
+        for name, value in numbers.items():
+            if value is not None:
+                raise PoolingError(
+                    ErrorCode.INVALID, "A FORECAST policy computes its numbers; leave them out or use MANUAL.", name
+                )
     site_row, item = site_by_code(session, site), item_by_sku(session, sku)
     level = lock_levels(session, [(site_row.id, item.id)])[(site_row.id, item.id)]
-    before = {"safety_stock": level.safety_stock, "reorder_point": level.reorder_point}
-    old, new = changes(before, {"safety_stock": safety_stock, "reorder_point": reorder_point})
-    level.safety_stock = safety_stock
-    level.reorder_point = reorder_point
+    before = {name: getattr(level, name) for name in forecasts.POLICY_FIELDS}
+    after = dict(before, policy_mode=mode)
+    if service_level is not None:
+        after["service_level"] = service_level
+    if mode == PolicyMode.MANUAL:
+        after.update({k: v for k, v in numbers.items() if v is not None})
+    else:
+        computed = forecasts.one_series(session, site_row, item, float(after["service_level"]))
+        if computed.found.demand_class[0] != 0:
+            after["safety_stock"] = int(computed.policy.safety_stock[0])
+            after["reorder_point"] = int(computed.policy.reorder_point[0])
+            after["order_up_to"] = int(computed.policy.order_up_to[0])
+    old, new = changes(_plain(before), _plain(after))
+    for name in forecasts.POLICY_FIELDS:
+        setattr(level, name, after[name])
     if new:
         record(session, Kind.STOCK_LEVEL, level.id, actor, "POLICY_CHANGED", old=old, new=new)
+        events.record(
+            session,
+            EventKind.STOCK_POLICY_CHANGED,
+            region=site_row.region,
+            site_id=site_row.id,
+            item_id=item.id,
+            data={"old": old, "new": new, "source": mode.value},
+        )
     return level
+
+
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.value if isinstance(v, PolicyMode) else v for k, v in values.items()}

@@ -105,6 +105,7 @@ def short_region() -> RegionReport:
             all_external_cost=Decimal("1234.56"),
             savings=Decimal("1075.16"),
             solve_millis=1240,
+            units_proactive=13,
         ),
         sites=[
             SiteMark("GST", "<b>Evil</b> & Sons Lab", 51.4988, -0.1186),
@@ -162,7 +163,7 @@ def test_every_region_site_and_figure_is_shown(page: str) -> None:
         assert f"<b>{code}</b>" in page, code
     assert "POOL_FIRST" in page and "LEAST_COST" in page
     assert "saved plan" in page and "dry run" in page
-    for shown in ("77", "45", "22", "14.40", "145.00", "159.40", "1,075.16", "1.2 s", "38 ms", "248.00"):
+    for shown in ("77", "45", "22", "13", "14.40", "145.00", "159.40", "1,075.16", "1.2 s", "38 ms", "248.00"):
         assert f'<div class="card-value">{shown}</div>' in page, shown
     assert "vs 1,234.56 all from suppliers" in page
 

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from models import Order, Plan
+from models import Forecast, Order, Plan, PolicyMode, StockLevel
 from models.base import clock_at, utcnow
 from models.db import Database
 from pooling.simulation.compare import Comparison, check_policies, simulate
-from pooling.simulation.run import DEMAND, START, moment
+from pooling.simulation.run import DEMAND, FORECAST_FROM, START, moment
 from pooling.simulation.world import draw_world
 
 
@@ -74,8 +74,27 @@ def test_pooling_waits_less_than_no_pooling_on_the_same_demand(db: Database) -> 
 
 
 def test_unknown_policies_are_refused_before_anything_runs() -> None:
-    with pytest.raises(ValueError, match="unknown policy 'proactive'"):
-        check_policies(["none", "proactive"])
+    assert check_policies(["none", "nearest", "reactive", "proactive", "none"]) == (
+        "none",
+        "nearest",
+        "reactive",
+        "proactive",
+    )
+    with pytest.raises(ValueError, match="unknown policy 'bogus'"):
+        check_policies(["none", "bogus"])
+
+
+def test_proactive_forecasts_the_simulated_history_and_follows_it(db: Database) -> None:
+    c = simulate(db, FORECAST_FROM + 2, 3, 4, [2], ["proactive"])
+    assert c.breaches == ()
+    with db.reading() as s:
+        forecasts = s.scalars(select(Forecast)).all()
+        modes = set(s.scalars(select(StockLevel.policy_mode)).all())
+        plans = s.scalars(select(Plan)).all()
+    assert modes == {PolicyMode.FORECAST} and forecasts and len(plans) == FORECAST_FROM + 2
+    # Computed on the simulated day, from the simulated history (day 0 to that day), not from today's.
+    assert {f.computed_at.date() for f in forecasts} == {moment(FORECAST_FROM, 0).date()}
+    assert {f.history_days for f in forecasts} == {FORECAST_FROM + 1}
 
 
 def test_the_command_prints_json_writes_the_report_and_leaves_a_clean_ledger(db: Database, tmp_path: Path) -> None:

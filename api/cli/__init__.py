@@ -15,11 +15,22 @@ from types import ModuleType
 
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from api.cli import bench, bench_api, check, migrate, rebalance, serve, simulate, token
+from api.cli import bench, bench_api, check, forecast, migrate, policies, rebalance, serve, simulate, token
 from api.cli.console import EXIT_FAILED, EXIT_USAGE, quiet_on_closed_pipe
 from models.db import Database, database_url, masked_url
 
-COMMANDS: tuple[ModuleType, ...] = (serve, token, rebalance, check, migrate, bench, bench_api, simulate)
+COMMANDS: tuple[ModuleType, ...] = (
+    serve,
+    token,
+    rebalance,
+    check,
+    migrate,
+    bench,
+    bench_api,
+    forecast,
+    policies,
+    simulate,
+)
 
 
 def parser() -> argparse.ArgumentParser:

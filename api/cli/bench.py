@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Callable
 
+from api.benchmarks import forecast
 from api.benchmarks.rebalance import BenchReport, run_bench
 from api.cli.console import EXIT_USAGE
 from models.db import Database
@@ -26,10 +27,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--processes", type=int, help="solver processes for the rebalance (default: by size)")
+    parser.add_argument(
+        "--history-days",
+        type=int,
+        help="benchmark the nightly forecast instead: every active series with this many days of history",
+    )
+    parser.add_argument(
+        "--active-items", type=float, default=0.05, help="with --history-days: the share of items in use (0.05)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
 
 
 def run(database: Database, args: argparse.Namespace) -> int:
+    if args.history_days is not None:
+        return _forecast_bench(args)
     try:
         report = run_bench(
             database,
@@ -51,6 +62,16 @@ def run(database: Database, args: argparse.Namespace) -> int:
     else:
         print(table(report))
     return 0 if report.same_plan_as_raw_solver else 1
+
+
+def _forecast_bench(args: argparse.Namespace) -> int:
+    try:
+        report = forecast.run_forecast_bench(args.sites, args.items, args.active_items, args.history_days, args.seed)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(json.dumps(report.as_json(), indent=2) if args.json else forecast.table(report))
+    return 0
 
 
 def table(report: BenchReport) -> str:

@@ -20,16 +20,17 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
-from api import idempotency, report
+from api import alert_sweep, idempotency, report
 from api.cli.console import EXIT_FAILED, EXIT_OK, EXIT_UNMET, EXIT_USAGE
 from models import Plan, PlanMode, Site, utcnow
 from models.db import Database
-from pooling import money
+from pooling import forecasts, money
 from pooling.errors import PoolingError
 from pooling.nightly import RegionRound, run_region
 from pooling.policies import Rule, parse_policy
 
 NAME = "rebalance"
+PROACTIVE_VARIABLE = "STOCKPOOL_PROACTIVE"  # 1: the nightly job rebalances proactively unless told --reactive
 HELP = "rebalance regions (the nightly job); see --help for exit codes"
 EXIT_CODES = """exit codes:
   0  done
@@ -61,6 +62,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="approve what POLICY allows (repeatable; any rule allows): none, all, transfers, "
         "transfers-under:AMOUNT, transfers-for:CRITICAL,HIGH, reorders-under:AMOUNT",
     )
+    proactive = parser.add_mutually_exclusive_group()
+    proactive.add_argument(
+        "--proactive",
+        action="store_true",
+        default=os.environ.get(PROACTIVE_VARIABLE, "0").lower() in ("1", "true", "yes"),
+        help=f"also restore sites below their reorder point, after every backorder (default: ${PROACTIVE_VARIABLE})",
+    )
+    proactive.add_argument("--reactive", dest="proactive", action="store_false", help="backorders only")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
     parser.add_argument(
         "--report",
@@ -113,12 +122,21 @@ def run(database: Database, args: argparse.Namespace) -> int:
 
     # After the commits: what fails from here on is reported after the summary of what was saved.
     failures: list[str] = []
-    document: dict[str, Any] = {"mode": args.mode, "saved": bool(args.commit), "regions": rounds}
+    document: dict[str, Any] = {
+        "mode": args.mode,
+        "proactive": args.proactive,
+        "saved": bool(args.commit),
+        "regions": rounds,
+    }
     if args.commit:
         try:
             document["expiredIdempotencyKeysDeleted"] = idempotency.sweep(database, retention.window)
         except Exception as error:
             failures.append(f"expired idempotency keys not deleted: {_reason(error)}")
+        try:
+            alert_sweep.sweep_once(database)
+        except Exception as error:
+            failures.append(f"alerts not swept: {_reason(error)}")
     if args.report:
         document["report"] = {"path": str(args.report), "written": False}
         try:
@@ -152,9 +170,10 @@ def _rebalance(
     bar = tqdm(regions, desc="rebalancing", unit="region", disable=not sys.stderr.isatty(), file=sys.stderr)
     for region in bar:
         bar.set_postfix_str(region)
+        refreshed = _refresh_policies(database, region) if args.commit else None
         try:
             with database.transaction() as session:
-                done = run_region(session, region, PlanMode(args.mode), args.commit, rules)
+                done = run_region(session, region, PlanMode(args.mode), args.commit, rules, proactive=args.proactive)
                 summary = _plan_summary(done.plan)
                 done_round = _round(done, args.commit, summary)
                 drawn = _region_report(session, done, args.commit, summary) if args.report else None
@@ -166,11 +185,27 @@ def _rebalance(
             traceback.print_exc()
             rounds.append(_failed(region, "UNEXPECTED", _reason(error)))
         else:
+            if refreshed is not None:
+                done_round["forecast"] = refreshed
             rounds.append(done_round)
             if drawn is not None:
                 reports.append(drawn)
     bar.close()
     return rounds, reports
+
+
+def _refresh_policies(database: Database, region: str) -> dict[str, Any]:
+    """Before a committed rebalance: the region's forecasts recomputed and its FORECAST policies applied, in a
+    transaction of their own (a failure there is reported and the rebalance runs on the numbers as they were)."""
+    try:
+        with database.transaction() as session:
+            result = forecasts.recompute(session, region=region, apply=True, actor="nightly")
+    except (PoolingError, OperationalError) as error:
+        return {"error": error.message if isinstance(error, PoolingError) else str(error.orig)}
+    except Exception as error:
+        traceback.print_exc()
+        return {"error": _reason(error)}
+    return {"series": result.series, "policiesChanged": result.policies_changed}
 
 
 def _failed(region: str, code: str, message: str) -> dict[str, Any]:
@@ -195,6 +230,7 @@ def _plan_summary(plan: Plan) -> report.PlanSummary:
         units_by_transfer=plan.units_by_transfer,
         units_by_reorder=plan.units_by_reorder,
         units_unmet=plan.units_unmet,
+        units_proactive=plan.units_proactive,
         transfer_cost=plan.transfer_cost,
         reorder_cost=plan.reorder_cost,
         total_cost=plan.total_cost,
@@ -214,6 +250,7 @@ def _round(done: RegionRound, saved: bool, summary: report.PlanSummary) -> dict[
         "unitsByTransfer": summary.units_by_transfer,
         "unitsByReorder": summary.units_by_reorder,
         "unitsUnmet": summary.units_unmet,
+        "unitsProactive": summary.units_proactive,
         "transferCost": money.text(summary.transfer_cost),
         "reorderCost": money.text(summary.reorder_cost),
         "totalCost": money.text(summary.total_cost),
@@ -234,6 +271,7 @@ COLUMNS = [
     ("unitsByTransfer", "by transfer"),
     ("unitsByReorder", "by reorder"),
     ("unitsUnmet", "unmet"),
+    ("unitsProactive", "proactive"),
     ("transferCost", "transfer cost"),
     ("reorderCost", "reorder cost"),
     ("totalCost", "total"),

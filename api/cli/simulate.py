@@ -20,7 +20,7 @@ from pooling.simulation.compare import BASELINE, METRICS, Comparison, cell, simu
 NAME = "simulate"
 HELP = "simulate months of a synthetic network through the real operations, policy by policy, on the same demand"
 DEFAULT_DATABASE = "sqlite:///stockpool-simulate.db"
-DEFAULT_POLICIES = "none,nearest,reactive"
+DEFAULT_POLICIES = "none,nearest,reactive,proactive"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

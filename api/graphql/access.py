@@ -9,10 +9,12 @@ import strawberry
 from sqlalchemy.orm import Session
 
 from api.auth import Caller
+from api.graphql.alerts import Alert
 from api.graphql.base import Node, RoleEnum, UserError, parse_global_id, pk_of
 from api.graphql.kpis import Kpis, kpis_for
 from api.graphql.runner import mutate, read
 from api.graphql.scope import (
+    may_see_alert,
     may_see_backorder,
     may_see_plan,
     may_see_reorder,
@@ -22,6 +24,7 @@ from api.graphql.scope import (
     require_admin,
 )
 from api.graphql.types import ApiToken, Backorder, Item, Plan, Reorder, Site, StockLevel, Transfer
+from models import Alert as AlertRow
 from models import ApiToken as ApiTokenRow
 from models import Backorder as BackorderRow
 from models import Item as ItemRow
@@ -80,6 +83,8 @@ def _node(session: Session, caller: Caller, value: str) -> Node | None:
         return Reorder.of(r)
     if kind == "Plan" and (p := session.get(PlanRow, pk)) and may_see_plan(caller, p):
         return Plan.of(p)
+    if kind == "Alert" and (alert := session.get(AlertRow, pk)) and may_see_alert(session, caller, alert):
+        return Alert.of(alert)
     if kind == "ApiToken" and (tok := session.get(ApiTokenRow, pk)) and may_see_token(caller, tok):
         return ApiToken.of(tok)
     return None

@@ -12,7 +12,21 @@ from sqlalchemy import Select
 from sqlalchemy.orm import Session
 from strawberry.utils.str_converters import to_camel_case
 
-from models import BackorderStatus, MovementReason, PlanMode, PlanStatus, Priority, ReorderStatus, Role, TransferStatus
+from models import (
+    BackorderStatus,
+    DemandClass,
+    LineReason,
+    MovementReason,
+    PlanMode,
+    PlanStatus,
+    PolicyMode,
+    Priority,
+    ReorderStatus,
+    Role,
+    ShareRule,
+    TransferStatus,
+    UnmetReason,
+)
 from pooling.errors import ErrorCode, PoolingError
 
 T = TypeVar("T")
@@ -30,6 +44,11 @@ PlanStatusEnum = Annotated[PlanStatus, strawberry.enum(name="PlanStatus")]
 TransferStatusEnum = Annotated[TransferStatus, strawberry.enum(name="TransferStatus")]
 ReorderStatusEnum = Annotated[ReorderStatus, strawberry.enum(name="ReorderStatus")]
 RoleEnum = Annotated[Role, strawberry.enum(name="Role")]
+PolicyModeEnum = Annotated[PolicyMode, strawberry.enum(name="PolicyMode")]
+DemandClassEnum = Annotated[DemandClass, strawberry.enum(name="DemandClass")]
+LineReasonEnum = Annotated[LineReason, strawberry.enum(name="LineReason")]
+UnmetReasonEnum = Annotated[UnmetReason, strawberry.enum(name="UnmetReason")]
+ShareRuleEnum = Annotated[ShareRule, strawberry.enum(name="ShareRule")]
 
 
 DRY_RUN = "DryRun"  # the kind of a dry run's records begins so: they are numbered in the plan, not saved

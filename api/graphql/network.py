@@ -16,6 +16,7 @@ from api.graphql.types import Item, Lane, Site
 from models import Item as ItemRow
 from models import Lane as LaneRow
 from models import Site as SiteRow
+from models.network import DEFAULT_HANDLING_TIME_HOURS
 from pooling import codes, network
 
 
@@ -26,6 +27,10 @@ class CreateSiteInput:
     region: str = strawberry.field(description="The region's name. " + codes.described(codes.REGION_LENGTH))
     latitude: float | None = None
     longitude: float | None = None
+    handling_time_hours: int = strawberry.field(
+        default=DEFAULT_HANDLING_TIME_HOURS,
+        description="Hours between a transfer's approval and its shipping from the site (expected times count it).",
+    )
 
 
 @strawberry.type
@@ -103,7 +108,15 @@ class NetworkMutation:
     async def create_site(self, info: strawberry.Info, input: CreateSiteInput) -> CreateSitePayload:
         def work(session: Session, caller: Caller) -> CreateSitePayload:
             require_admin(caller)
-            row = network.create_site(session, input.code, input.name, input.region, input.latitude, input.longitude)
+            row = network.create_site(
+                session,
+                input.code,
+                input.name,
+                input.region,
+                input.latitude,
+                input.longitude,
+                input.handling_time_hours,
+            )
             return CreateSitePayload(site=Site.of(row))
 
         return await mutate(info, CreateSitePayload, work)

@@ -45,6 +45,10 @@ class RebalanceInput:
     mode: PlanModeEnum = PlanMode.POOL_FIRST
     skus: list[str] | None = None
     dry_run: bool = True
+    proactive: bool = strawberry.field(
+        default=False,
+        description="Also restore sites projected below their reorder point, after every backorder.",
+    )
 
 
 @strawberry.type
@@ -183,7 +187,13 @@ class PlanningMutation:
                 check_ids(input.skus, "skus", "skus")
             started = time.perf_counter()
             row = rebalancing.rebalance(
-                session, input.region, PlanMode(input.mode), input.skus, input.dry_run, caller.actor
+                session,
+                input.region,
+                PlanMode(input.mode),
+                input.skus,
+                input.dry_run,
+                caller.actor,
+                proactive=input.proactive,
             )
             metrics.observe_rebalance(row, time.perf_counter() - started)
             return RebalancePayload(plan=Plan.of(row))

@@ -17,11 +17,14 @@ from strawberry.extensions import (
 from strawberry.tools import merge_types
 
 from api.graphql.access import AccessMutation, AccessQuery
+from api.graphql.alerts import Alert, AlertsQuery
+from api.graphql.forecasting import ForecastQuery
 from api.graphql.limits import RefuseLongNumbers, query_limits
 from api.graphql.network import NetworkMutation, NetworkQuery
 from api.graphql.orders import OrdersMutation, OrdersQuery
 from api.graphql.planning import PlanningMutation, PlanningQuery
 from api.graphql.runner import RollBackOnUnexpectedError, Schema, should_mask
+from api.graphql.sharing import SharingMutation, SharingQuery
 from api.graphql.stock import StockMutation, StockQuery
 from api.graphql.text import RefuseUnstorableText
 from api.graphql.types import ApiToken, Backorder, Item, Plan, Reorder, Site, StockLevel, Transfer
@@ -30,8 +33,13 @@ MAX_DEPTH = 12
 MAX_ALIASES = 50
 MAX_TOKENS = 4000
 
-Query = merge_types("Query", (AccessQuery, NetworkQuery, StockQuery, OrdersQuery, PlanningQuery))
-Mutation = merge_types("Mutation", (NetworkMutation, AccessMutation, StockMutation, OrdersMutation, PlanningMutation))
+Query = merge_types(
+    "Query",
+    (AccessQuery, NetworkQuery, StockQuery, OrdersQuery, PlanningQuery, ForecastQuery, SharingQuery, AlertsQuery),
+)
+Mutation = merge_types(
+    "Mutation", (NetworkMutation, AccessMutation, StockMutation, OrdersMutation, PlanningMutation, SharingMutation)
+)
 
 QueryLimits = query_limits(MAX_DEPTH, MAX_ALIASES)
 
@@ -56,7 +64,7 @@ def build_schema(introspection: bool = True) -> strawberry.Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
-        types=[Site, Item, StockLevel, Backorder, Transfer, Reorder, Plan, ApiToken],
+        types=[Site, Item, StockLevel, Backorder, Transfer, Reorder, Plan, ApiToken, Alert],
         extensions=extensions,
     )
 

@@ -15,12 +15,12 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 import strawberry
-from sqlalchemy import ColumnElement, Select, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from api.auth import Caller
 from api.graphql.base import pk_of
-from models import ApiToken, Backorder, Plan, Reorder, Role, Site, StockLevel, Transfer
+from models import Alert, ApiToken, Backorder, Plan, Reorder, Role, Site, StockLevel, Transfer
 from pooling.codes import normal
 from pooling.errors import ErrorCode, PoolingError
 from pooling.limits import check_ids
@@ -61,6 +61,19 @@ def may_see_reorder(caller: Caller, row: Reorder) -> bool:
 
 def may_see_plan(caller: Caller, row: Plan) -> bool:
     return may_coordinate(caller, row.region)
+
+
+def may_see_alert(session: Session, caller: Caller, row: Alert) -> bool:
+    """An alert is seen like its records: a COORDINATOR sees its region's, a SITE its site's; both ends of a
+    transfer see the transfer's alerts."""
+    if caller.role == Role.ADMIN:
+        return True
+    transfer = None if row.transfer_id is None else session.get(Transfer, row.transfer_id)
+    if transfer is not None and may_see_transfer(caller, transfer):
+        return True
+    if caller.role == Role.COORDINATOR:
+        return row.region == caller.region
+    return row.site_id is not None and row.site_id == caller.site_id
 
 
 def may_see_token(caller: Caller, row: ApiToken) -> bool:
@@ -114,6 +127,31 @@ def visible_reorders(caller: Caller) -> ColumnElement[bool]:
     return true() if sites is None else Reorder.site_id.in_(sites)
 
 
+def visible_alerts(caller: Caller) -> ColumnElement[bool]:
+    """`may_see_alert` as SQL."""
+    sites = _visible_site_ids(caller)
+    if sites is None:
+        return true()
+    of_transfers = Alert.transfer_id.in_(select(Transfer.id).where(visible_transfers(caller)))
+    own = Alert.region == caller.region if caller.role == Role.COORDINATOR else Alert.site_id.in_(sites)
+    return or_(own, of_transfers)
+
+
+def alerts_filter(session: Session, caller: Caller, region: str | None, site: str | None) -> ColumnElement[bool]:
+    """The alerts a caller asks for (a region, a site, or all it may see); a region or site outside the caller's
+    scope is NOT_FOUND, like a missing one."""
+    condition = visible_alerts(caller)
+    if region is not None:
+        own_region = caller.is_admin or region == caller.region
+        if not own_region or session.scalar(select(Site.id).where(Site.region == region).limit(1)) is None:
+            raise PoolingError(ErrorCode.NOT_FOUND, f"No region {region!r}.", "region")
+        condition = and_(condition, Alert.region == region)
+    if site is not None:
+        found = site_in_scope(session, caller, site, "site")
+        condition = and_(condition, Alert.site_id == found.id)
+    return condition
+
+
 def visible_plans(caller: Caller) -> ColumnElement[bool]:
     if caller.role == Role.ADMIN:
         return true()
@@ -129,6 +167,11 @@ def site_in_scope(session: Session, caller: Caller, code: str, field: str = "sit
     if site is None or not may_see_site(caller, site):
         raise PoolingError(ErrorCode.NOT_FOUND, f"No site {code!r}.", field)
     return site
+
+
+def sharing_site_in_scope(session: Session, caller: Caller, code: str, field: str = "site") -> Site:
+    """The site whose sharing rules a caller sets: a SITE its own, a COORDINATOR its region's, an ADMIN any."""
+    return site_in_scope(session, caller, code, field)
 
 
 def backorder_in_scope(session: Session, caller: Caller, value: str, field: str = "id") -> Backorder:

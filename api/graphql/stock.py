@@ -7,23 +7,30 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import Caller
-from api.graphql.base import Connection, MovementReasonEnum, UserError, paginate
+from api.graphql.base import Connection, MovementReasonEnum, PolicyModeEnum, UserError, paginate
 from api.graphql.runner import mutate, read
 from api.graphql.scope import site_in_scope
 from api.graphql.types import Movement, StockLevel
 from models import Movement as MovementRow
-from models import MovementReason
+from models import MovementReason, PolicyMode
 from models import StockLevel as StockLevelRow
 from pooling import stock
 from pooling.lookup import item_by_sku, site_by_code
 
 
-@strawberry.input
+@strawberry.input(
+    description="MANUAL (the default): safetyStock and reorderPoint (orderUpTo kept when left out) stay until "
+    "changed. FORECAST: the numbers follow the forecast at serviceLevel (0.5 < level <= 0.9999), set now and by "
+    "the nightly job or `stockpool policies --apply`; leave the numbers out."
+)
 class SetStockPolicyInput:
     site: str
     sku: str
-    safety_stock: int
-    reorder_point: int
+    safety_stock: int | None = None
+    reorder_point: int | None = None
+    order_up_to: int | None = None
+    mode: PolicyModeEnum | None = None
+    service_level: float | None = None
 
 
 @strawberry.type
@@ -87,8 +94,17 @@ class StockMutation:
         def work(session: Session, caller: Caller) -> SetStockPolicyPayload:
             site_in_scope(session, caller, input.site)
             level = stock.set_stock_policy(
-                session, input.site, input.sku, input.safety_stock, input.reorder_point, caller.actor
+                session,
+                input.site,
+                input.sku,
+                input.safety_stock,
+                input.reorder_point,
+                caller.actor,
+                mode=PolicyMode(input.mode or PolicyMode.MANUAL),
+                service_level=input.service_level,
+                order_up_to=input.order_up_to,
             )
+            session.flush()
             return SetStockPolicyPayload(stock_level=StockLevel.of(level))
 
         return await mutate(info, SetStockPolicyPayload, work)

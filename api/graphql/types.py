@@ -18,18 +18,22 @@ import models as rows
 from api.graphql.base import (
     DRY_RUN,
     BackorderStatusEnum,
+    LineReasonEnum,
     MovementReasonEnum,
     Node,
     PlanModeEnum,
     PlanStatusEnum,
+    PolicyModeEnum,
     PriorityEnum,
     ReorderStatusEnum,
     RoleEnum,
     TransferStatusEnum,
+    UnmetReasonEnum,
     global_id,
 )
 from api.graphql.history import HistoryEntry, history_of
 from api.graphql.scope import may_see_backorder_id, may_see_site_id
+from pooling import expected
 from pooling.backorders import surplus as surplus_rule
 from pooling.history import Kind
 
@@ -43,6 +47,9 @@ class Site(Node):
     latitude: float | None
     longitude: float | None
     active: bool
+    handling_time_hours: int = strawberry.field(
+        description="Hours between a transfer's approval and its shipping from this site (expected times count it)."
+    )
     pk: Private[int]
 
     @classmethod
@@ -55,6 +62,7 @@ class Site(Node):
             latitude=row.latitude,
             longitude=row.longitude,
             active=row.active,
+            handling_time_hours=row.handling_time_hours,
             pk=row.id,
         )
 
@@ -145,6 +153,9 @@ class StockLevel(Node):
     available: int
     safety_stock: int
     reorder_point: int
+    order_up_to: int
+    policy_mode: PolicyModeEnum
+    service_level: float
     site_id: Private[int]
     item_id: Private[int]
     pk: Private[int]
@@ -183,6 +194,9 @@ class StockLevel(Node):
             available=row.available,
             safety_stock=row.safety_stock,
             reorder_point=row.reorder_point,
+            order_up_to=row.order_up_to,
+            policy_mode=row.policy_mode,
+            service_level=row.service_level,
             site_id=row.site_id,
             item_id=row.item_id,
             pk=row.id,
@@ -225,6 +239,21 @@ class Backorder(Node):
     async def history(self, info: strawberry.Info) -> list[HistoryEntry]:
         return await history_of(info, Kind.BACKORDER, self.pk)
 
+    @strawberry.field(
+        description="What is on its way for it: approved or shipped transfers and ordered reorders, soonest first."
+    )
+    async def covered_by(self, info: strawberry.Info) -> list[Coverage]:
+        covers = await info.context.loaders.coverage.load(self.pk)
+        return [Coverage.of(cover) for cover in covers or []]
+
+    @strawberry.field(
+        description="When the last covered unit is expected to arrive; null while any unit is uncovered (or once "
+        "nothing is on its way)."
+    )
+    async def expected_by(self, info: strawberry.Info) -> datetime | None:
+        covers = await info.context.loaders.coverage.load(self.pk)
+        return expected.expected_by(self.status, self.open, covers or [])
+
     @classmethod
     def of(cls, row: rows.Backorder) -> Backorder:
         return cls(
@@ -261,6 +290,7 @@ class Transfer(Node):
     quantity: int
     unit_cost: Decimal
     lead_time_hours: int
+    reason: LineReasonEnum
     quantity_received: int | None
     created_at: datetime
     approved_at: datetime | None
@@ -275,6 +305,11 @@ class Transfer(Node):
     @strawberry.field
     def quantity_lost(self) -> int | None:
         return None if self.quantity_received is None else self.quantity - self.quantity_received
+
+    @strawberry.field(description="What buying these units outside would cost, less what this transfer costs.")
+    async def savings_vs_buying(self, info: strawberry.Info) -> Decimal:
+        item: rows.Item = await info.context.loaders.item.load(self.item_id)
+        return self.quantity * (item.unit_cost - self.unit_cost)
 
     @strawberry.field
     async def from_site(self, info: strawberry.Info) -> Site:
@@ -305,6 +340,16 @@ class Transfer(Node):
     async def history(self, info: strawberry.Info) -> list[HistoryEntry]:
         return await history_of(info, Kind.TRANSFER, self.pk)
 
+    @strawberry.field(
+        description="When it is expected to arrive: approved + the sending site's handling time + the lane's lead "
+        "time; shipped + the lead time once shipped; for a suggestion, if it were approved now."
+    )
+    async def expected_at(self, info: strawberry.Info) -> datetime | None:
+        sender = await info.context.loaders.site.load(self.from_site_id)
+        return expected.transfer_expected_at(
+            self.status, self.approved_at, self.shipped_at, sender.handling_time_hours, self.lead_time_hours
+        )
+
     @classmethod
     def of(cls, row: rows.Transfer, number: int = 0, with_allocations: bool = False) -> Transfer:
         """`number` names a transfer of a dry run, which has no row id."""
@@ -319,6 +364,7 @@ class Transfer(Node):
             quantity=row.quantity,
             unit_cost=row.unit_cost,
             lead_time_hours=row.lead_time_hours,
+            reason=row.reason,
             quantity_received=row.quantity_received,
             created_at=row.created_at,
             approved_at=row.approved_at,
@@ -338,6 +384,7 @@ class Reorder(Node):
     status: ReorderStatusEnum
     quantity: int
     unit_cost: Decimal
+    reason: LineReasonEnum
     quantity_received: int | None
     created_at: datetime
     ordered_at: datetime | None
@@ -353,6 +400,14 @@ class Reorder(Node):
     async def history(self, info: strawberry.Info) -> list[HistoryEntry]:
         return await history_of(info, Kind.REORDER, self.pk)
 
+    @strawberry.field(
+        description="When it is expected to arrive: ordered + the item's supplier lead time; for a suggestion, if it "
+        "were ordered now."
+    )
+    async def expected_at(self, info: strawberry.Info) -> datetime | None:
+        item = await info.context.loaders.item.load(self.item_id)
+        return expected.reorder_expected_at(self.status, self.ordered_at, item.supplier_lead_time_days)
+
     @classmethod
     def of(cls, row: rows.Reorder, number: int = 0) -> Reorder:
         return cls(
@@ -360,6 +415,7 @@ class Reorder(Node):
             status=row.status,
             quantity=row.quantity,
             unit_cost=row.unit_cost,
+            reason=row.reason,
             quantity_received=row.quantity_received,
             created_at=row.created_at,
             ordered_at=row.ordered_at,
@@ -370,9 +426,28 @@ class Reorder(Node):
         )
 
 
+@strawberry.type(description="Units on their way for a backorder, from a transfer or a reorder.")
+class Coverage:
+    quantity: int
+    expected_at: datetime | None
+    transfer: Transfer | None
+    reorder: Reorder | None
+
+    @classmethod
+    def of(cls, cover: expected.Cover) -> Coverage:
+        return cls(
+            quantity=cover.quantity,
+            expected_at=cover.expected_at,
+            transfer=None if cover.transfer is None else Transfer.of(cover.transfer),
+            reorder=None if cover.reorder is None else Reorder.of(cover.reorder),
+        )
+
+
 @strawberry.type
 class Unmet:
     quantity: int
+    demand: LineReasonEnum
+    reason: UnmetReasonEnum = strawberry.field(description="Which constraint of the model left it unmet.")
     site_id: Private[int]
     item_id: Private[int]
 
@@ -386,6 +461,9 @@ class PlanSummary:
     units_by_transfer: int
     units_by_reorder: int
     units_unmet: int
+    units_proactive: int = strawberry.field(
+        description="Units moved or reordered to restore sites below their reorder point."
+    )
     transfer_cost: Decimal
     reorder_cost: Decimal
     total_cost: Decimal
@@ -421,6 +499,7 @@ class Plan(Node):
                 units_by_transfer=row.units_by_transfer,
                 units_by_reorder=row.units_by_reorder,
                 units_unmet=row.units_unmet,
+                units_proactive=row.units_proactive,
                 transfer_cost=row.transfer_cost,
                 reorder_cost=row.reorder_cost,
                 total_cost=row.total_cost,
@@ -432,7 +511,10 @@ class Plan(Node):
             ),
             transfers=[Transfer.of(t, n, with_allocations=True) for n, t in enumerate(row.transfers, 1)],
             reorders=[Reorder.of(r, n) for n, r in enumerate(row.reorders, 1)],
-            unmet=[Unmet(quantity=u.quantity, site_id=u.site.id, item_id=u.item.id) for u in row.unmet],
+            unmet=[
+                Unmet(quantity=u.quantity, demand=u.demand, reason=u.reason, site_id=u.site.id, item_id=u.item.id)
+                for u in row.unmet
+            ],
         )
 
 

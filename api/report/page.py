@@ -83,6 +83,7 @@ def _region_section(index: int, region: RegionReport, charts: Charts) -> str:
         _card("by transfer", units(s.units_by_transfer), "transfer", share(s.units_by_transfer)),
         _card("by reorder", units(s.units_by_reorder), "reorder", share(s.units_by_reorder)),
         _card("unmet", units(s.units_unmet), "unmet" if s.units_unmet else "met", share(s.units_unmet)),
+        _card("proactive", units(s.units_proactive), "", "restoring sites below reorder point"),
         _card("transfer cost", amount(s.transfer_cost), "", plural(len(region.transfers), "transfer")),
         _card("reorder cost", amount(s.reorder_cost), "", plural(len(region.reorders), "reorder")),
         _card("total cost", amount(s.total_cost), "", "transfers + reorders"),

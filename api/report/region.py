@@ -30,6 +30,7 @@ class PlanSummary:
     all_external_cost: Decimal
     savings: Decimal
     solve_millis: int
+    units_proactive: int = 0  # of the transferred and reordered units, those restoring sites below reorder point
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ from models import (
 from models.base import clock_at, utcnow
 from models.db import Database
 from pooling.backorders import WAITING
+from pooling.forecasts import recompute
 from pooling.ledger import MovementBatch, open_levels
 from pooling.network import create_item, create_site, set_lane
 from pooling.orders import place_order
@@ -245,11 +246,21 @@ def night_none(s: Session, run: Run, day: int) -> None:
     """No pooling: backorders wait for the site's own replenishment."""
 
 
-def nightly_rebalance(solver: Callable[[RegionProblem], RegionPlan] | None) -> Night:
-    """A saved rebalance of the run's region, every suggestion approved; transfers ship at once."""
+def nightly_rebalance(solver: Callable[[RegionProblem], RegionPlan] | None, proactive: bool = False) -> Night:
+    """A saved rebalance of the run's region (`proactive`: with REPLENISH demand of the sites projected below
+    their reorder point), every suggestion approved; transfers ship at once."""
 
     def night(s: Session, run: Run, day: int) -> None:
-        plan = rebalance(s, run.region, PlanMode.POOL_FIRST, dry_run=False, actor=ACTOR, processes=1, solver=solver)
+        plan = rebalance(
+            s,
+            run.region,
+            PlanMode.POOL_FIRST,
+            dry_run=False,
+            actor=ACTOR,
+            processes=1,
+            solver=solver,
+            proactive=proactive,
+        )
         transfers = [t.id for t in plan.transfers]
         reorders = [r.id for r in plan.reorders]
         if reorders:
@@ -273,6 +284,24 @@ def _days_until_receipt(lead_hours: int) -> int:
     return max(1, -(-(NIGHT + lead_hours - ARRIVE) // 24))
 
 
+FORECAST_FROM = 14  # days of simulated history before the first forecast; the typed numbers hold until then
+FORECAST_EVERY = 7
+
+
+def forecasting(night: Night) -> Night:
+    """`night`, after the region's forecasts are recomputed (once a week from FORECAST_FROM on) from the simulated
+    history and the FORECAST stock levels follow them (`pooling.forecasts.recompute`, as the nightly job does)."""
+
+    def forecast_then(s: Session, run: Run, day: int) -> None:
+        if day >= FORECAST_FROM and (day - FORECAST_FROM) % FORECAST_EVERY == 0:
+            started = time.perf_counter()
+            recompute(s, region=run.region, history_days=day + 1, apply=True, actor=ACTOR)
+            run.seconds["forecasts (within policy)"] += time.perf_counter() - started
+        night(s, run, day)
+
+    return forecast_then
+
+
 @dataclass(frozen=True)
 class Policy:
     night: Night
@@ -283,6 +312,7 @@ POLICIES: dict[str, Policy] = {
     "none": Policy(night_none),
     "nearest": Policy(nightly_rebalance(greedy_region)),
     "reactive": Policy(nightly_rebalance(None)),
+    "proactive": Policy(forecasting(nightly_rebalance(None, proactive=True)), forecast=True),
 }
 
 

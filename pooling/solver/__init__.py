@@ -3,7 +3,8 @@
 Imports nothing of the project's database or web layers (a test checks it): stdlib, numpy and OR-Tools only.
 """
 
-from pooling.solver.network import SolverError, solve_item
+from pooling.solver.item import solve_item
+from pooling.solver.network import SolverError
 from pooling.solver.problem import (
     MODES,
     Allocation,

@@ -46,3 +46,9 @@ def tier_step(units_poolable: int, max_path_cents: int, max_buy_cents: int) -> i
 def least_cost_scale(units_poolable: int) -> int:
     """Money is multiplied by this in LEAST_COST so that a priority tie-break (< 1 cent in all) fits below it."""
     return (PRIORITY_LEVELS - 1) * units_poolable + 1
+
+
+def dearest_paying_lane(price_cents: int, cost_share: float) -> int:
+    """The dearest lane cost per unit at which moving a unit to replenish a site pays: strictly under
+    `cost_share` of the item's price (frePPLe's rebalancing threshold); -1 when none pays (a free item)."""
+    return int(np.ceil(price_cents * cost_share)) - 1

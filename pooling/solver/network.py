@@ -87,6 +87,8 @@ class _OpenLanes:
         is_donor[donors.site[donors.site < top]] = True
         into_waiting = lanes.into_sites(np.unique(backorders.site))
         row = into_waiting[is_donor[lanes.from_site[into_waiting]] & (remaining[into_waiting] != 0)]
+        if demand.max_lane_cents is not None:
+            row = row[lanes.cost_cents[row] <= demand.max_lane_cents]
         row = row[np.lexsort((lanes.to_site[row], lanes.from_site[row]))]
         donor = np.searchsorted(donors.site, lanes.from_site[row])
         surplus = donors.surplus[donor]
@@ -193,8 +195,8 @@ class _Network:
         return cls(tails, heads, capacities, supplies)
 
 
-def solve_item(lanes: Lanes, demand: ItemDemand, mode: Mode = "POOL_FIRST", now: float = 0.0) -> ItemPlan:
-    """The item's optimal plan: transfers from donors, then purchases (or unmet demand) for the rest."""
+def solve_backorders(lanes: Lanes, demand: ItemDemand, mode: Mode = "POOL_FIRST", now: float = 0.0) -> ItemPlan:
+    """The optimal plan for the demand's backorders: transfers from donors, then purchases (or unmet) for the rest."""
     started = time.perf_counter()
     backorders = _Backorders.of(demand)
     requested = int(backorders.open.sum())

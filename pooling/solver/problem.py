@@ -14,6 +14,8 @@ from numpy.typing import NDArray
 
 Mode = Literal["POOL_FIRST", "LEAST_COST"]
 MODES: tuple[Mode, ...] = ("POOL_FIRST", "LEAST_COST")
+Reason = Literal["BACKORDER", "REPLENISH"]  # the demand a line serves
+UnmetReason = Literal["NO_DONOR", "NOT_PURCHASABLE", "LANE_CAPACITY", "SHARING_POLICY"]
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -91,6 +93,13 @@ class ItemDemand:
     `backorder_rank` is the priority: 3 CRITICAL, 2 HIGH, 1 NORMAL, 0 LOW.
     `committed_lane_id`/`committed_quantity`: units of this item approved or in transit per lane, which use up
     the lane's capacity.
+
+    A proactive plan adds (all optional, empty by default):
+    `donor_share_cap`: per donor, the most units its sharing rule lets it give in this plan (-1: no rule);
+    `donor_above_reorder_point`: per donor, the units it holds above its reorder point, the most it may give to
+    replenishment; `replenish_site`/`replenish_units`: REPLENISH demand of sites projected below their reorder
+    point, served after every backorder; `max_lane_cents`: the dearest lane cost per unit this demand may use
+    (None: any; `costs.dearest_paying_lane` sets it for replenishment).
     """
 
     item_id: int
@@ -106,6 +115,12 @@ class ItemDemand:
     backorder_needed_by: FloatArray
     committed_lane_id: IntArray = field(default_factory=lambda: ints([]))
     committed_quantity: IntArray = field(default_factory=lambda: ints([]))
+    donor_share_cap: IntArray = field(default_factory=lambda: ints([]))
+    donor_above_reorder_point: IntArray = field(default_factory=lambda: ints([]))
+    replenish_site: IntArray = field(default_factory=lambda: ints([]))
+    replenish_units: IntArray = field(default_factory=lambda: ints([]))
+    replenish_cost_share: float = 0.5
+    max_lane_cents: int | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +147,7 @@ class TransferLine:
     unit_cost_cents: int
     lead_hours: int
     allocations: tuple[Allocation, ...]
+    reason: Reason = "BACKORDER"
 
 
 @dataclass(frozen=True)
@@ -141,6 +157,7 @@ class ReorderLine:
     quantity: int
     unit_cost_cents: int
     allocations: tuple[Allocation, ...]
+    reason: Reason = "BACKORDER"
 
 
 @dataclass(frozen=True)
@@ -149,6 +166,8 @@ class UnmetLine:
     site: int
     quantity: int
     allocations: tuple[Allocation, ...]
+    demand: Reason = "BACKORDER"
+    reason: UnmetReason = "NO_DONOR"  # which constraint left it unmet (set by `item.solve_item`)
 
 
 @dataclass(frozen=True)
@@ -178,6 +197,12 @@ class ItemPlan:
         return sum(u.quantity for u in self.unmet)
 
     @property
+    def units_proactive(self) -> int:
+        """Units moved or bought to restore sites below their reorder point (REPLENISH lines)."""
+        moved = sum(t.quantity for t in self.transfers if t.reason == "REPLENISH")
+        return moved + sum(r.quantity for r in self.reorders if r.reason == "REPLENISH")
+
+    @property
     def transfer_cost_cents(self) -> int:
         return sum(t.quantity * t.unit_cost_cents for t in self.transfers)
 
@@ -201,6 +226,7 @@ class PlanFigures:
     arcs: int
     build_seconds: float = 0.0  # summed over items (and processes): building graphs and reading flows back
     flow_seconds: float = 0.0  # summed over items (and processes): OR-Tools' solves
+    units_proactive: int = 0  # of the transferred and reordered units, those that replenish (no backorder)
 
     @property
     def total_cost_cents(self) -> int:

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing.context import BaseContext
 
-from pooling.solver.network import solve_item
+from pooling.solver.item import solve_item
 from pooling.solver.problem import ItemDemand, ItemPlan, Lanes, Mode, PlanFigures, RegionPlan, RegionProblem
 
 # Below this many candidate lane arcs in all, starting worker processes costs more than it saves.
@@ -52,6 +52,7 @@ def figures(plans: Iterable[ItemPlan], solve_seconds: float) -> PlanFigures:
         arcs=sum(p.arcs for p in plans),
         build_seconds=sum(p.build_seconds for p in plans),
         flow_seconds=sum(p.flow_seconds for p in plans),
+        units_proactive=sum(p.units_proactive for p in plans),
     )
 
 

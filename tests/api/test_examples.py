@@ -92,7 +92,15 @@ def test_every_example_operation(admin: Client, server: str) -> None:
     level = run(
         north, "SetStockPolicy", input={"site": "LAB-N", "sku": "RGT-001", "safetyStock": 5, "reorderPoint": 8}
     )["stockLevel"]
-    assert level == {"onHand": 0, "reserved": 0, "available": 0, "safetyStock": 5, "reorderPoint": 8}
+    assert level == {
+        "onHand": 0,
+        "available": 0,
+        "safetyStock": 5,
+        "reorderPoint": 8,
+        "orderUpTo": 0,
+        "policyMode": "MANUAL",
+        "serviceLevel": pytest.approx(0.95),
+    }
     level = run(
         north,
         "RecordMovement",
@@ -127,6 +135,17 @@ def test_every_example_operation(admin: Client, server: str) -> None:
     }
     critical_backorder = placed["backorder"]["id"]
     run(south, "PlaceOrder", input={"site": "LAB-S", "sku": "SWB-010", "quantity": 5})
+
+    alerts = south.op("Alerts", site="LAB-S", first=10)["alerts"]
+    ran.add("Alerts")
+    raised = [(e["node"]["kind"], e["node"]["severity"], e["node"]["item"]["sku"]) for e in alerts["edges"]]
+    assert ("CRITICAL_BACKORDER_UNCOVERED", "CRITICAL", "RGT-001") in raised
+    assert [severity for _, severity, _ in raised] == sorted(
+        (severity for _, severity, _ in raised), key=["CRITICAL", "WARNING", "INFO"].index
+    )
+    (uncovered,) = [e["node"] for e in alerts["edges"] if e["node"]["kind"] == "CRITICAL_BACKORDER_UNCOVERED"]
+    assert uncovered["backorder"] == {"id": critical_backorder} and uncovered["site"] == {"code": "LAB-S"}
+    assert uncovered["message"] and uncovered["raisedAt"] and alerts["pageInfo"]["hasNextPage"] is False
 
     stock = north.op("SiteStock", site="LAB-N", first=10)["stockLevels"]
     ran.add("SiteStock")
@@ -186,6 +205,18 @@ def test_every_example_operation(admin: Client, server: str) -> None:
 
     approved = run(west, "ApproveTransfers", input={"ids": [transfer["id"]]})
     assert approved["transfers"] == [{"id": transfer["id"], "status": "APPROVED"}]
+    status = south.op("BackorderStatus", id=critical_backorder)["node"]
+    ran.add("BackorderStatus")
+    assert (status["status"], status["open"], status["covered"]) == ("COVERED", 0, 12)
+    (cover,) = status["coveredBy"]
+    assert cover["quantity"] == 12 and cover["transfer"] == {
+        "id": transfer["id"],
+        "status": "APPROVED",
+        "fromSite": {"code": "LAB-N"},
+    }
+    assert cover["reorder"] is None and status["expectedBy"] == cover["expectedAt"] is not None
+    remaining = south.op("Alerts", site="LAB-S")["alerts"]["edges"]
+    assert "CRITICAL_BACKORDER_UNCOVERED" not in {e["node"]["kind"] for e in remaining}
     open_now = west.op("OpenBackorders", region="west", first=10)["backorders"]
     ran.add("OpenBackorders")
     assert [(e["node"]["item"]["sku"], e["node"]["open"]) for e in open_now["edges"]] == [("SWB-010", 5)]
@@ -224,5 +255,46 @@ def test_every_example_operation(admin: Client, server: str) -> None:
     assert rejected["transfers"] == [{"id": second[0]["id"], "status": "REJECTED"}]
     cancelled = run(south, "CancelBackorder", input={"id": again["backorder"]["id"], "reason": "no longer needed"})
     assert cancelled["backorder"] == {"id": again["backorder"]["id"], "status": "CANCELLED"}
+
+    # Preventing backorders: lending balances, a donor's sharing rule, a proactive dry run.
+    balances = {b["site"]["code"]: b for b in run(west, "Lending", region="west", since=None)}
+    assert (balances["LAB-N"]["unitsLent"], balances["LAB-N"]["valueLent"]) == (12, "510.00")
+    assert (balances["LAB-S"]["unitsBorrowed"], balances["LAB-S"]["valueBorrowed"]) == (12, "510.00")
+    shared = {"site": "LAB-N", "sku": None, "share": "SURPLUS", "keepDaysOfCover": 14, "maxUnitsPerPlan": 50}
+    rule = run(north, "SetSharingPolicy", input=shared)["sharingPolicy"]
+    assert rule == {"site": {"code": "LAB-N"}, "item": None, **{k: shared[k] for k in list(shared)[2:]}}
+    run(south, "SetStockPolicy", input={"site": "LAB-S", "sku": "RGT-001", "safetyStock": 0, "reorderPoint": 4})
+    proactive = {"region": "west", "mode": "POOL_FIRST", "proactive": True, "dryRun": True}
+    plan = run(west, "ProactiveRebalance", input=proactive)["plan"]
+    (move,) = plan["transfers"]
+    assert (move["reason"], move["quantity"], move["fromSite"], move["toSite"]) == (
+        "REPLENISH",
+        4,
+        {"code": "LAB-N"},
+        {"code": "LAB-S"},
+    )
+    assert Decimal(move["savingsVsBuying"]) == 4 * (Decimal("42.50") - Decimal("1.20"))
+    assert plan["summary"]["unitsProactive"] == 4 and plan["reorders"] == [] and plan["unmet"] == []
+    # LAB-S asked 12 + 3 units of RGT-001 today: one demand day in 90, an intermittent series.
+    forecast = south.op("DemandForecast", site="LAB-S", sku="RGT-001")["forecast"]
+    ran.add("DemandForecast")
+    assert (forecast["site"], forecast["item"]) == ({"code": "LAB-S"}, {"sku": "RGT-001"})
+    assert (forecast["demandClass"], forecast["historyDays"], forecast["leadTimeDays"]) == ("INTERMITTENT", 90, 10)
+    assert forecast["method"] in ("CROSTON_SBA", "TSB", "SES") and forecast["dailyMean"] > 0
+    assert forecast["serviceLevel"] == pytest.approx(0.95) and forecast["backtestError"] is not None
+    rop, ss = forecast["suggestedReorderPoint"], forecast["suggestedSafetyStock"]
+    assert 0 <= ss <= rop <= forecast["suggestedOrderUpTo"]
+    assert forecast["projectedStockoutAt"] is not None  # nothing on the shelf, nothing coming
+    managed = run(
+        west, "SetStockPolicy", input={"site": "LAB-S", "sku": "RGT-001", "mode": "FORECAST", "serviceLevel": 0.98}
+    )["stockLevel"]
+    after = south.op("DemandForecast", site="LAB-S", sku="RGT-001")["forecast"]
+    assert after["serviceLevel"] == pytest.approx(0.98) and after["suggestedReorderPoint"] >= rop
+    assert (managed["policyMode"], managed["serviceLevel"]) == ("FORECAST", pytest.approx(0.98))
+    assert (managed["safetyStock"], managed["reorderPoint"], managed["orderUpTo"]) == (
+        after["suggestedSafetyStock"],
+        after["suggestedReorderPoint"],
+        after["suggestedOrderUpTo"],
+    )
 
     assert ran == set(operations()), set(operations()) - ran

@@ -168,6 +168,15 @@ def test_a_populated_database_of_a_previous_release_upgrades_whole(
             # 0003: every stock level keeps the numbers a person typed
             policies = text("SELECT DISTINCT policy_mode, order_up_to, service_level FROM stock_levels")
             assert connection.execute(policies).all() == [("MANUAL", 0, 0.95)]
+            # 0004: old suggestions served backorders, old plans moved nothing proactively, nobody has a sharing rule
+            reasons = text("SELECT DISTINCT reason FROM transfers UNION SELECT DISTINCT reason FROM reorders")
+            assert connection.execute(reasons).all() == [("BACKORDER",)]
+            assert connection.execute(text("SELECT DISTINCT units_proactive FROM plans")).all() == [(0,)]
+            assert connection.execute(text("SELECT count(*) FROM sharing_policies")).scalar() == 0
+            # 0005: every site gets the default handling time; no alert is open before anything evaluates one
+            handling = text("SELECT DISTINCT handling_time_hours FROM sites")
+            assert connection.execute(handling).all() == [(4,)]
+            assert connection.execute(text("SELECT count(*) FROM alerts")).scalar() == 0
         assert rows_of(old.engine, release) == before  # every old row, every old column, unchanged
         with old.reading() as s:
             assert audit(s) == []

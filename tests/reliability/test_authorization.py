@@ -34,7 +34,7 @@ import pytest
 from graphql import GraphQLInterfaceType, build_schema
 from sqlalchemy import Table, func, insert, select, text
 
-from models import Base, MovementReason, Order, Role, Site
+from models import Alert, AlertKind, Base, Item, MovementReason, Order, Role, Site
 from models import Plan as PlanRow
 from models import StockLevel as StockLevelRow
 from models.db import Database
@@ -58,16 +58,19 @@ MATRIX = """
 | `node` (Reorder) | ok / ok / null | ok / null / null | null / ok / null | ok / null / null | null | 401 | 401 |
 | `node` (Plan) | ok / ok / null | ok / null / null | null / ok / null | null | null | 401 | 401 |
 | `node` (ApiToken) | ok / ok / null | null | null | ok / null / null | null | 401 | 401 |
+| `node` (Alert) | ok / ok / null | ok / null / null | null / ok / null | ok / null / null | null | 401 | 401 |
 | `kpis` | ok / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | 401 | 401 |
 | `sites` | ok / ok / empty | ok / ok / empty | ok / ok / empty | ok / ok / empty | ok / ok / empty | 401 | 401 |
 | `items` | ok | ok | ok | ok | ok | 401 | 401 |
 | `lanes` | ok / ok / empty | ok / ok / empty | ok / ok / empty | ok / ok / empty | ok / ok / empty | 401 | 401 |
 | `stockLevels` | ok / ok / NOT_FOUND | ok / ok / NOT_FOUND | ok / ok / NOT_FOUND | ok / ok / NOT_FOUND | ok / ok / NOT_FOUND | 401 | 401 |
 | `movements` | ok / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND | 401 | 401 |
+| `forecast` | ok / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND | 401 | 401 |
 | `backorders` | ok / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND | 401 | 401 |
 | `transfers` | ok / ok / empty | ok / empty / empty | empty / ok / empty | ok / empty / empty | empty | 401 | 401 |
 | `reorders` | ok / ok / empty | ok / empty / empty | empty / ok / empty | ok / empty / empty | empty | 401 | 401 |
 | `plans` | ok / ok / empty | ok / empty / empty | empty / ok / empty | empty | empty | 401 | 401 |
+| `alerts` | ok / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND | 401 | 401 |
 | `createSite` | ok | FORBIDDEN | FORBIDDEN | FORBIDDEN | FORBIDDEN | 401 | 401 |
 | `createItem` | ok | FORBIDDEN | FORBIDDEN | FORBIDDEN | FORBIDDEN | 401 | 401 |
 | `setLane` | ok / ok / NOT_FOUND | FORBIDDEN | FORBIDDEN | FORBIDDEN | FORBIDDEN | 401 | 401 |
@@ -86,6 +89,8 @@ MATRIX = """
 | `approveReorders` | ok / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND / ok / NOT_FOUND | FORBIDDEN / NOT_FOUND / NOT_FOUND | NOT_FOUND | 401 | 401 |
 | `rejectReorders` | ok / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND / ok / NOT_FOUND | FORBIDDEN / NOT_FOUND / NOT_FOUND | NOT_FOUND | 401 | 401 |
 | `receiveReorder` | ok / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND | 401 | 401 |
+| `setSharingPolicy` | ok / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND | 401 | 401 |
+| `lending` | ok / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | 401 | 401 |
 """  # noqa: E501 (a markdown table, as README.md shows it)
 
 CALLERS = ("admin", "coordinator", "other coordinator", "site", "other site", "no token", "revoked")
@@ -155,6 +160,7 @@ class Records:
     ordered_quantity: int
     plan: str
     token: str  # the site's token (an ApiToken id)
+    alert: str  # the site's STOCKOUT of X (it waits for X and has none), raised at the commit
     orders: int  # orders placed in the region
 
 
@@ -227,6 +233,7 @@ def build_world(db: Database) -> World:
                 ordered_quantity=buys["Q"].quantity,
                 plan=gid("Plan", plan.id),
                 token=gid("ApiToken", site_token.id),
+                alert="",
                 orders=0,
             )
         for caller, role, site, region in (
@@ -245,6 +252,17 @@ def build_world(db: Database) -> World:
             records.orders = s.scalar(select(func.count(Order.id)).where(Order.site_id.in_(sites))) or 0
             assert s.scalar(select(func.count(PlanRow.id)).where(PlanRow.region == records.region)) == 1
     assert found[WEST].orders != found[EAST].orders
+    with db.reading() as s:
+        for records in found.values():
+            records.alert = gid(
+                "Alert",
+                s.scalars(
+                    select(Alert.id)
+                    .join(Site, Site.id == Alert.site_id)
+                    .join(Item, Item.id == Alert.item_id)
+                    .where(Site.code == records.site, Item.sku == "X", Alert.kind == AlertKind.STOCKOUT)
+                ).one(),
+            )
     return World(own=found[WEST], other=found[EAST], tokens=tokens, token_ids=token_ids)
 
 
@@ -302,6 +320,7 @@ fragment Seen on Node {
   __typename id
   ... on Backorder { site { code } }
   ... on Reorder { site { code } }
+  ... on Alert { alertSite: site { code } }
   ... on Transfer {
     fromSite { code } toSite { code }
     allocations { backorder { __typename id site { code } } }
@@ -472,6 +491,7 @@ ROWS: dict[str, Row] = {
     "node (Reorder)": node_row("suggested_reorder", "Reorder"),
     "node (Plan)": node_row("plan", "Plan"),
     "node (ApiToken)": node_row("token", "ApiToken"),
+    "node (Alert)": node_row("alert", "Alert"),
     "kpis": Row(
         "query K($region: String) { kpis(region: $region) { ordersPlaced sites { __typename site { code } } } }",
         by_region,
@@ -503,6 +523,11 @@ ROWS: dict[str, Row] = {
         by_site,
         lambda a, c: listed(edges(a), lambda n: True),
     ),
+    "forecast": Row(
+        'query F($site: String!) { forecast(site: $site, sku: "Y") { site { code } demandClass } }',
+        by_site,
+        lambda a, c: "ok" if a["site"]["code"] == c.asked.value else f"another site's forecast: {a}",
+    ),
     "backorders": Row(
         "query B($site: String) { backorders(site: $site) { edges { node { ...Seen } } } }" + SEEN,
         by_site,
@@ -522,6 +547,11 @@ ROWS: dict[str, Row] = {
         "query P($region: String!) { plans(region: $region) { edges { node { ...Seen } } } }" + SEEN,
         by_region,
         lambda a, c: listed(edges(a), lambda n: n["region"] == c.asked.value, own(c, "plan")),
+    ),
+    "alerts": Row(
+        "query A($site: String) { alerts(site: $site) { edges { node { ...Seen } } } }" + SEEN,
+        by_site,
+        lambda a, c: listed(edges(a), lambda n: n["alertSite"]["code"] == c.asked.value, own(c, "alert")),
     ),
     "createSite": Row(
         mutation("createSite", "site { id region }"),
@@ -575,6 +605,14 @@ ROWS: dict[str, Row] = {
     "receiveReorder": Row(
         mutation("receiveReorder", "reorder { ...Seen }"), received("ordered_reorder", "Reorder", "ordered_quantity")
     ),
+    "setSharingPolicy": Row(
+        mutation("setSharingPolicy", "sharingPolicy { share }"), at_site(sku="Y", share="SURPLUS", keepDaysOfCover=3)
+    ),
+    "lending": Row(
+        "query L($region: String!) { lending(region: $region) { site { code } unitsLent unitsBorrowed } }",
+        by_region,
+        lambda a, c: listed(a, lambda n: SITES[n["site"]["code"]] == c.asked.value),
+    ),
 }
 
 
@@ -595,6 +633,7 @@ def strays(data: Any, call: Call) -> list[Any]:
         kind = value.get("__typename")
         if (
             (kind in ("Backorder", "Reorder", "SiteKpis") and value["site"]["code"] not in sites)
+            or (kind == "Alert" and value["alertSite"]["code"] not in sites)
             or (kind == "Transfer" and not {value["fromSite"]["code"], value["toSite"]["code"]} & sites)
             or (kind == "Plan" and value["region"] not in regions)
             or (kind == "ApiToken" and call.caller != "admin" and value["id"] != call.world.token_ids[call.caller])

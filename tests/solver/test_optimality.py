@@ -15,6 +15,7 @@ rank-weighted pooled units). Costs are compared, not flows: several flows can be
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +26,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from pooling.solver import MODES, ItemDemand, ItemPlan, Lanes, solve_item
 from pooling.solver.costs import days_late, lateness_cents
-from pooling.solver.problem import floats, ints
+from pooling.solver.problem import TransferLine, floats, ints
 
 NOW = 1_700_000_000.0
 HOUR = 3_600.0
@@ -255,3 +256,146 @@ def test_plan_is_optimal(mode: str, inst: Instance) -> None:
         assert weighted == best.rank_weighted_pooled
     assert cost == best.real_cost
     assert plan.lateness_penalty_cents == penalty
+
+
+# Proactive plans: backorders first (the plan above, on donors' surplus cut by their sharing rules), then REPLENISH
+# demand of sites below their reorder point on what the backorders left: per donor at most min(shareable surplus,
+# units above its reorder point) less what it gave to backorders, per lane the capacity left after the backorders'
+# transfers, only lanes whose cost per unit is under `replenish_cost_share` of the price. Written here
+# independently of the solver.
+
+
+@st.composite
+def proactive_instances(draw: st.DrawFn) -> Instance:
+    """A backorder instance plus sharing caps, donors' units above their reorder point and replenishment."""
+    inst = draw(instances())
+    d = inst.demand
+    n = len(d.donor_site)
+    share_cap = [draw(st.sampled_from([-1, -1, 0]) | st.integers(0, 6)) for _ in range(n)]
+    above = [draw(st.integers(0, s)) for s in d.donor_surplus.tolist()]
+    sites = sorted(set(inst.lanes.to_site.tolist()) - set(d.donor_site.tolist()))
+    assume(sites)
+    chosen = draw(st.lists(st.sampled_from(sites), min_size=1, max_size=len(sites), unique=True))
+    demand = dataclasses.replace(
+        d,
+        donor_share_cap=ints(share_cap),
+        donor_above_reorder_point=ints(above),
+        replenish_site=ints(chosen),
+        replenish_units=ints([draw(st.integers(1, 8)) for _ in chosen]),
+        replenish_cost_share=draw(st.sampled_from([0.05, 0.2, 0.5, 1.0])),
+    )
+    return Instance(inst.lanes, demand, inst.remaining)
+
+
+def capped(inst: Instance) -> Instance:
+    """The instance with each donor's surplus cut to its sharing cap (-1: none)."""
+    d = inst.demand
+    pairs = zip(d.donor_surplus.tolist(), d.donor_share_cap.tolist(), strict=True)
+    surplus = [s if c < 0 else min(s, c) for s, c in pairs]
+    return Instance(inst.lanes, dataclasses.replace(d, donor_surplus=ints(surplus)), inst.remaining)
+
+
+def replenish_optimum(inst: Instance, mode: str, backorder_lines: list[TransferLine]) -> tuple[int, int]:
+    """(pooled units, real cost) of the best replenishment after the given backorder transfers: MILPs over
+    x[paying lane, replenished site] and y[replenished site]."""
+    d, lanes = inst.demand, inst.lanes
+    given: dict[int, int] = {}
+    carried: dict[int, int] = {}
+    for t in backorder_lines:
+        given[t.from_site] = given.get(t.from_site, 0) + t.quantity
+        carried[t.lane_id] = carried.get(t.lane_id, 0) + t.quantity
+    supply = {
+        site: min(surplus, above) - given.get(site, 0)
+        for site, surplus, above in zip(
+            d.donor_site.tolist(), d.donor_surplus.tolist(), d.donor_above_reorder_point.tolist(), strict=True
+        )
+    }
+    wants = list(zip(d.replenish_site.tolist(), d.replenish_units.tolist(), strict=True))
+    pays = [li for li in range(len(lanes)) if lanes.cost_cents[li] < d.replenish_cost_share * d.price_cents]
+    xs = [(li, wi) for li in pays for wi, (site, _) in enumerate(wants) if lanes.to_site[li] == site]
+    n_x, n = len(xs), len(xs) + len(wants)
+    cost = np.array([float(lanes.cost_cents[li]) for li, _ in xs] + [float(d.price_cents) * d.purchasable] * len(wants))
+    rows, lower, upper = [], [], []
+    for site in set(lanes.from_site.tolist()):
+        rows.append([1.0 if lanes.from_site[li] == site else 0.0 for li, _ in xs] + [0.0] * len(wants))
+        lower.append(0)
+        upper.append(max(supply.get(site, 0), 0))
+    for li in pays:
+        left = inst.remaining[int(lanes.lane_id[li])]
+        if left is not None:
+            rows.append([1.0 if lj == li else 0.0 for lj, _ in xs] + [0.0] * len(wants))
+            lower.append(0)
+            upper.append(left - carried.get(int(lanes.lane_id[li]), 0))
+    for wi, (_, units) in enumerate(wants):
+        rows.append([1.0 if wj == wi else 0.0 for _, wj in xs] + list(np.eye(len(wants))[wi]))
+        lower.append(units)
+        upper.append(units)
+
+    def solve(objective: np.ndarray, sense: float) -> int:
+        result = milp(
+            sense * objective,
+            constraints=LinearConstraint(np.array(rows), lower, upper),
+            integrality=np.ones(n),
+            bounds=Bounds(0, np.inf),
+            options={"mip_rel_gap": 0.0},
+        )
+        assert result.success, result.message
+        return round(float(objective @ result.x))
+
+    pooled_objective = np.array([1.0] * n_x + [0.0] * len(wants))
+    pooled = 0
+    if mode == "POOL_FIRST" or not d.purchasable:
+        pooled = solve(pooled_objective, -1)
+        rows.append(list(pooled_objective))
+        lower.append(pooled)
+        upper.append(pooled)
+    return pooled, solve(cost, 1)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@settings(max_examples=120, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(inst=proactive_instances())
+def test_proactive_plan_is_optimal(mode: str, inst: Instance) -> None:
+    """Backorder lines equal the optimum under sharing caps; replenishment lines are feasible and optimal on what
+    the backorders left (never below a donor's reorder point, only lanes that pay)."""
+    plan = solve_item(inst.lanes, inst.demand, mode, NOW)
+    first = capped(inst)
+    backorder_part = dataclasses.replace(
+        plan,
+        transfers=tuple(t for t in plan.transfers if t.reason == "BACKORDER"),
+        reorders=tuple(r for r in plan.reorders if r.reason == "BACKORDER"),
+        unmet=tuple(u for u in plan.unmet if u.demand == "BACKORDER"),
+        units_requested=int(inst.demand.backorder_open.sum()),
+    )
+    check_feasible(first, backorder_part)
+    pooled, cost, _, weighted = plan_measures(first, backorder_part)
+    best = milp_optimum(first, mode)
+    if mode == "POOL_FIRST" or not inst.demand.purchasable:
+        assert pooled == best.pooled_by_rank
+    else:
+        assert weighted == best.rank_weighted_pooled
+    assert cost == best.real_cost
+
+    d = inst.demand
+    moved = [t for t in plan.transfers if t.reason == "REPLENISH"]
+    bought = [r for r in plan.reorders if r.reason == "REPLENISH"]
+    left = [u for u in plan.unmet if u.demand == "REPLENISH"]
+    wanted = dict(zip(d.replenish_site.tolist(), d.replenish_units.tolist(), strict=True))
+    served = dict.fromkeys(wanted, 0)
+    for line in (*moved, *bought, *left):
+        served[line.site if not isinstance(line, TransferLine) else line.to_site] += line.quantity
+    assert served == wanted
+    for t in moved:
+        assert t.unit_cost_cents < d.replenish_cost_share * d.price_cents
+    above = dict(zip(d.donor_site.tolist(), d.donor_above_reorder_point.tolist(), strict=True))
+    for site in {t.from_site for t in moved}:  # a donor that replenishes ends at or above its reorder point
+        assert sum(t.quantity for t in plan.transfers if t.from_site == site) <= above[site]
+    shareable = dict(zip(first.demand.donor_site.tolist(), first.demand.donor_surplus.tolist(), strict=True))
+    for site in {t.from_site for t in plan.transfers}:
+        assert sum(t.quantity for t in plan.transfers if t.from_site == site) <= shareable[site]
+    best_pooled, best_cost = replenish_optimum(first, mode, list(backorder_part.transfers))
+    if mode == "POOL_FIRST" or not d.purchasable:
+        assert sum(t.quantity for t in moved) == best_pooled
+    real = sum(t.quantity * t.unit_cost_cents for t in moved) + sum(r.quantity * r.unit_cost_cents for r in bought)
+    assert real == best_cost
+    assert plan.units_proactive == sum(t.quantity for t in moved) + sum(r.quantity for r in bought)
