@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -17,14 +16,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 
-from api import alert_sweep, idempotency, metrics, outage
+from api import alert_sweep, background, idempotency, metrics, outage
 from api import body as request_body
 from api.auth import Caller, caller_for
 from api.context import Context
 from api.graphiql import GraphQLView, static_files
 from api.graphql.schema import build_schema, schema
+from api.live import Hub, LiveView
 from api.observe import Observed, note_operation
 from api.request import BadRequest, GraphQLRequest
 from api.timeouts import DEFAULT_BODY_TIMEOUT, BodyTimeout
@@ -110,7 +110,7 @@ class GraphQLEndpoint:
                 if stored is not None:
                     return Response(stored, media_type="application/json", headers={"Idempotent-Replayed": "true"})
             response = await self._execute(request, context)
-            if asked.is_mutation and _executed(response) and not context.failed:
+            if asked.is_mutation and _executed(request, response) and not context.failed:
                 if claim is not None:
                     await context.run(partial(claim.keep, answer=bytes(response.body).decode()))
                 await context.finish(commit=True)
@@ -155,9 +155,10 @@ class _Claim:
         idempotency.store(session, self.token_id, self.key, self.request_hash, answer)
 
 
-def _executed(response: Response) -> bool:
-    """Refused before execution (validation, limits), data is null: nothing ran, so the key is not used up."""
-    return response.status_code == 200 and json.loads(bytes(response.body)).get("data") is not None
+def _executed(request: Request, response: Response) -> bool:
+    """Refused before execution (validation, limits), data is null: nothing ran, so the key is not used up.
+    The view noted it from the result (api.observe), so the answer is not parsed again to learn it."""
+    return response.status_code == 200 and bool(getattr(request.state, "graphql_executed", False))
 
 
 def _asks_for_a_page(request: Request) -> bool:
@@ -179,6 +180,8 @@ def create_app(
     retention = idempotency_retention or idempotency.Retention.from_environment()
     idempotency.configure(retention)
     endpoint = GraphQLEndpoint(db, graphiql, introspection)
+    hub = Hub(db)
+    live = LiveView(endpoint.view.schema, db, hub)
     metrics.watch_pool(db.engine)
 
     async def livez(_: Request) -> Response:
@@ -203,17 +206,20 @@ def create_app(
     return Starlette(
         routes=[
             Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", live),  # subscriptions: graphql-transport-ws
             Route("/livez", livez),
             Route("/readyz", readyz),
             Route("/metrics", scrape),
             Mount("/static", app=static_files()),  # GraphiQL's files
         ],
         middleware=[Middleware(Observed), Middleware(BodyTimeout, seconds=body_timeout)],
-        lifespan=_lifespan(db, retention),
+        lifespan=_lifespan(db, retention, hub),
     )
 
 
-def _lifespan(db: Database, retention: idempotency.Retention) -> Callable[[Any], AbstractAsyncContextManager[None]]:
+def _lifespan(
+    db: Database, retention: idempotency.Retention, hub: Hub
+) -> Callable[[Any], AbstractAsyncContextManager[None]]:
     """While serving, expired idempotency keys are swept; when the server stops, its pooled connections are closed
     (the engine stays usable: a shared one opens new connections when next asked)."""
     sweeping = idempotency.sweeping(db, retention)
@@ -222,7 +228,7 @@ def _lifespan(db: Database, retention: idempotency.Retention) -> Callable[[Any],
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
         try:
-            async with sweeping(app), sweeping_alerts(app):
+            async with sweeping(app), sweeping_alerts(app), hub.running(), background.running(db):
                 yield
         finally:
             await run_in_threadpool(db.dispose)

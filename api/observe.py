@@ -14,6 +14,7 @@ import time
 import uuid
 from typing import Any
 
+import orjson
 from graphql import OperationDefinitionNode
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -46,7 +47,12 @@ class ObservedGraphQL(GraphQL):
 
     async def process_result(self, request: Request, result: ExecutionResult) -> Any:
         request.state.graphql_errors = bool(result.errors)
+        request.state.graphql_executed = result.data is not None  # refused before execution when None
         return await super().process_result(request, result)
+
+    def encode_json(self, data: object) -> bytes:
+        """orjson: the same compact JSON as `json.dumps(separators=(",", ":"))`, UTF-8 rather than escapes."""
+        return orjson.dumps(data)
 
 
 class Observed:

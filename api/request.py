@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from graphql import OperationDefinitionNode, OperationType, parse
@@ -33,7 +34,7 @@ class GraphQLRequest:
             raise BadRequest("Send the operation as a string in `query`.")
         if not isinstance(body.get("variables") or {}, dict) or not isinstance(body.get("operationName") or "", str):
             raise BadRequest("`variables` must be an object and `operationName` a string.")
-        return cls(body, _operations(body["query"]))
+        return cls(body, list(_operations(body["query"])))
 
     @property
     def operation_name(self) -> str | None:
@@ -55,10 +56,11 @@ class GraphQLRequest:
         return False
 
 
-def _operations(query: str) -> list[OperationDefinitionNode]:
+@lru_cache(maxsize=256)  # clients send the same few documents (Strawberry caches its own parse likewise)
+def _operations(query: str) -> tuple[OperationDefinitionNode, ...]:
     """The document's operations, read no further than the token limit; none if it does not parse."""
     try:
         document = parse(query, max_tokens=MAX_TOKENS)
     except GraphQLSyntaxError:
-        return []
-    return [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        return ()
+    return tuple(d for d in document.definitions if isinstance(d, OperationDefinitionNode))

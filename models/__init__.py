@@ -16,7 +16,7 @@ from models.enums import (
     Role,
     TransferStatus,
 )
-from models.events import Event
+from models.events import Event, Webhook, WebhookDelivery
 from models.forecasting import Forecast
 from models.history import HistoryEntry
 from models.network import Item, Lane, Site
@@ -63,5 +63,7 @@ __all__ = [
     "TransferAllocation",
     "TransferStatus",
     "UnmetReason",
+    "Webhook",
+    "WebhookDelivery",
     "utcnow",
 ]

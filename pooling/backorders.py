@@ -7,12 +7,14 @@ from collections.abc import Iterable
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session, object_session
 
-from models import Backorder, BackorderStatus, MovementReason, Priority, StockLevel, utcnow
+from models import Backorder, BackorderStatus, EventKind, MovementReason, Priority, StockLevel, utcnow
+from pooling import events
 from pooling.history import Kind, record
 from pooling.ledger import move
 
 WAITING = (BackorderStatus.OPEN, BackorderStatus.PARTIALLY_COVERED, BackorderStatus.COVERED)
 HAS_OPEN = (BackorderStatus.OPEN, BackorderStatus.PARTIALLY_COVERED)
+COVERING = (BackorderStatus.PARTIALLY_COVERED, BackorderStatus.COVERED)  # a status BACKORDER_COVERED reports
 
 # Highest priority first, then oldest: the order in which arriving stock serves a site's backorders.
 priority_rank = case({p.value: p.rank for p in Priority}, value=Backorder.priority)
@@ -39,6 +41,10 @@ def settle(backorder: Backorder, actor: str | None = None, filled: int = 0) -> N
         counts = f"{backorder.fulfilled} fulfilled, {backorder.covered} covered, {backorder.open} open"
         note = f"{filled} unit(s) filled from stock; {counts}" if filled else counts
         record(session, Kind.BACKORDER, backorder.id, actor, action, note)
+        if filled:
+            events.about_backorder(session, backorder, EventKind.BACKORDER_FILLED, filled=filled)
+        elif backorder.status in COVERING and backorder.status != before and backorder.covered > 0:
+            events.about_backorder(session, backorder, EventKind.BACKORDER_COVERED, covered=backorder.covered)
 
 
 def surplus(level: StockLevel, waiting: bool) -> int:

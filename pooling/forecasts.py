@@ -22,7 +22,7 @@ from models import Forecast, HistoryEntry, Item, Site, StockLevel, utcnow
 from models.bulk import insert_rows, reserve_ids
 from models.enums import DemandClass, EventKind, PolicyMode
 from models.events import Event
-from pooling import forecasting
+from pooling import alerts, forecasting
 from pooling.demand import History, check_days, demand_history
 from pooling.errors import ErrorCode, PoolingError
 from pooling.history import Kind, _who, changes
@@ -182,6 +182,10 @@ def recompute(
     if apply:
         changed = _apply(session, computed, [levels[i] for i in level_at.tolist() if i >= 0], level_at, actor)
         lap("apply")
+    # Forecasts and policies written in bulk bypass the commit hook: their levels' alerts (STOCKOUT_RISK from the new
+    # rates, BELOW_REORDER_POINT from the new numbers) are evaluated here, in the same transaction.
+    alerts.evaluate_levels(session, zip(history.site_ids.tolist(), history.item_ids.tolist(), strict=True), now)
+    lap("alerts")
     classes = computed.found.demand_class
     methods = computed.found.method
     return Recomputed(

@@ -7,7 +7,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from models import Backorder, BackorderStatus, MovementReason, Order, Priority, utcnow
+from models import Backorder, BackorderStatus, EventKind, MovementReason, Order, Priority, utcnow
+from pooling import events
 from pooling.backorders import settle
 from pooling.errors import ErrorCode, PoolingError, Ref
 from pooling.history import Kind, record
@@ -79,6 +80,7 @@ def place_order(
         session.add(backorder)
         session.flush()
         record(session, Kind.BACKORDER, backorder.id, actor, "CREATED", f"{backorder.quantity} unit(s) backordered")
+        events.about_backorder(session, backorder, EventKind.BACKORDER_CREATED, quantity=backorder.quantity)
     return PlacedOrder(order, backorder)
 
 
@@ -103,4 +105,5 @@ def cancel_backorder(
     backorder.closed_at = utcnow()
     settle(backorder)
     record(session, Kind.BACKORDER, backorder.id, actor, "CANCELLED", reason)
+    events.about_backorder(session, backorder, EventKind.BACKORDER_CANCELLED)
     return backorder

@@ -40,6 +40,7 @@ from models import (
     utcnow,
 )
 from models.bulk import insert_rows, reserve_ids
+from pooling import events
 from pooling.backorders import HAS_OPEN, SPARE, WAITING, priority_rank
 from pooling.errors import ErrorCode, PoolingError
 from pooling.history import SYSTEM, Kind, record, record_all
@@ -100,6 +101,7 @@ def rebalance(
         session.flush()
         _save_suggestions(session, plan, solved)
         record(session, Kind.PLAN, plan.id, actor, "CREATED", f"saved rebalance of region {region}")
+        events.plan_saved(session, plan, len(solved.transfers), len(solved.reorders))
     clock.lap("write")
     return plan
 

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
-from models import MovementReason, Reorder, ReorderStatus, StockLevel, utcnow
+from models import EventKind, MovementReason, Reorder, ReorderStatus, StockLevel, utcnow
+from pooling import events
 from pooling.backorders import arrive, cover
 from pooling.errors import ErrorCode, PoolingError, Ref, expect_status
 from pooling.history import Kind, record
@@ -48,6 +49,7 @@ def approve_reorders(session: Session, ids: Sequence[int], actor: str | None = N
         reorder.status = ReorderStatus.ORDERED
         reorder.ordered_at = utcnow()
         record(session, Kind.REORDER, reorder.id, actor, "ORDERED")
+        events.about_reorder(session, reorder, EventKind.REORDER_ORDERED)
     return reorders
 
 
@@ -79,4 +81,5 @@ def receive_reorder(session: Session, reorder_id: int, quantity_received: int, a
     reorder.received_at = reorder.closed_at = utcnow()
     note = None if quantity_received == reorder.quantity else f"received {quantity_received} of {reorder.quantity}"
     record(session, Kind.REORDER, reorder.id, actor, "RECEIVED", note)
+    events.about_reorder(session, reorder, EventKind.REORDER_RECEIVED, received=quantity_received)
     return reorder

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import Lane, MovementReason, StockLevel, Transfer, TransferStatus, utcnow
+from models import EventKind, Lane, MovementReason, StockLevel, Transfer, TransferStatus, utcnow
+from pooling import events
 from pooling.backorders import arrive, cover, fill_from_shelf, is_waiting, surplus, uncover
 from pooling.errors import ErrorCode, PoolingError, Ref, expect_status
 from pooling.history import Kind, record
@@ -67,6 +68,7 @@ def approve_transfers(session: Session, ids: Sequence[int], actor: str | None = 
         transfer.status = TransferStatus.APPROVED
         transfer.approved_at = utcnow()
         record(session, Kind.TRANSFER, transfer.id, actor, "APPROVED")
+        events.about_transfer(session, transfer, EventKind.TRANSFER_APPROVED)
         session.flush()
     return transfers
 
@@ -114,6 +116,7 @@ def reject_transfers(
         transfer.note = reason
         transfer.closed_at = utcnow()
         record(session, Kind.TRANSFER, transfer.id, actor, "REJECTED", reason)
+        events.about_transfer(session, transfer, EventKind.TRANSFER_REJECTED)
     return transfers
 
 
@@ -126,6 +129,7 @@ def ship_transfer(session: Session, transfer_id: int, actor: str | None = None) 
     transfer.status = TransferStatus.SHIPPED
     transfer.shipped_at = utcnow()
     record(session, Kind.TRANSFER, transfer.id, actor, "SHIPPED")
+    events.about_transfer(session, transfer, EventKind.TRANSFER_SHIPPED)
     return transfer
 
 
@@ -153,6 +157,7 @@ def receive_transfer(session: Session, transfer_id: int, quantity_received: int,
     transfer.received_at = transfer.closed_at = utcnow()
     note = f"received {quantity_received} of {transfer.quantity}; {lost} lost" if lost else None
     record(session, Kind.TRANSFER, transfer.id, actor, "RECEIVED", note)
+    events.about_transfer(session, transfer, EventKind.TRANSFER_RECEIVED, received=quantity_received)
     return transfer
 
 
@@ -171,5 +176,6 @@ def cancel_transfer(
     transfer.note = reason
     transfer.closed_at = utcnow()
     record(session, Kind.TRANSFER, transfer.id, actor, "CANCELLED", reason)
+    events.about_transfer(session, transfer, EventKind.TRANSFER_CANCELLED)
     fill_from_shelf(session, donor, actor)
     return transfer

@@ -15,6 +15,9 @@ from sqlalchemy import text
 from models import Base
 from models.db import Database
 
+# The servers the tests start send no webhooks unless a test says so: the webhook tests drive the worker themselves.
+os.environ.setdefault("STOCKPOOL_DELIVER", "0")
+
 
 def pytest_report_header() -> str:
     return f"stockpool test database: {os.environ.get('STOCKPOOL_TEST_DATABASE_URL') or 'SQLite file (tmp)'}"

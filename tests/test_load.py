@@ -10,8 +10,10 @@ import pytest
 from sqlalchemy import func, select
 
 from api.benchmarks.load import PAGE, PAGE_SIZE, PLACE, run_load
+from api.benchmarks.operations import APPROVE_10, STOCK_LEVELS, TRANSFERS, run_operations
+from api.benchmarks.operations import PLACE as PLACE_ORDER
 from api.cli import main
-from models import Backorder, Movement, MovementReason, Order, Site, StockLevel
+from models import Backorder, Movement, MovementReason, Order, Site, StockLevel, Transfer, TransferStatus
 from models.db import Database
 from pooling.audit import audit
 
@@ -64,4 +66,27 @@ def test_the_command_refuses_nonsense_before_touching_the_database(arguments: li
     assert main(["--database-url", db.url, "bench-api", *arguments]) == 2
     with db.reading() as s:
         assert s.scalar(select(func.count()).select_from(Site)) == 0
+        assert audit(s) == []
+
+
+def test_cpu_per_operation_and_its_floor_are_measured_and_the_floor_changes_nothing(
+    db: Database, database_url: str
+) -> None:
+    report = run_operations(database_url, requests=3, sites=3, items=10)
+
+    assert list(report.operations) == [STOCK_LEVELS, TRANSFERS, PLACE_ORDER, APPROVE_10]
+    for cost in report.operations.values():
+        assert cost.statements > 0 and cost.requests >= 1
+        assert cost.server_cpu_ms is not None and cost.server_cpu_ms >= 0
+        assert cost.floor_http_sql_ms is not None and cost.floor_graphql_ms > 0
+        assert cost.floor_ms == pytest.approx(cost.floor_http_sql_ms + cost.floor_graphql_ms)
+        assert cost.ratio == pytest.approx(cost.server_cpu_ms / cost.floor_ms)
+    assert report.table().count("\n") >= 5
+    with db.reading() as s:
+        # The floor replayed each placeOrder and approval many times, always rolled back: only the GraphQL
+        # requests (one recorded, five to warm up, three measured) placed orders, and the ledger is clean.
+        placed = s.scalar(select(func.count()).where(Order.reference.like(f"{report.run_id}-op-%")))
+        assert placed == 1 + 5 + 3
+        approved = s.scalar(select(func.count()).where(Transfer.status == TransferStatus.APPROVED))
+        assert approved == 10 * (1 + min(5, 2) + report.operations[APPROVE_10].requests)
         assert audit(s) == []

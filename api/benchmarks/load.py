@@ -1,7 +1,8 @@
 """A small load generator for the GraphQL API: N concurrent clients on loopback against a real uvicorn server.
 
 It prepares a fresh region (its own run id, so it can run again on the same database), starts the service in a
-separate process (one uvicorn worker, so the clients never share the server's GIL), then lets every client loop
+separate process (one uvicorn worker by default, `workers` for `stockpool serve --workers N`; the clients never
+share the server's GIL), then lets every client loop
 for a warm-up and a measured window: mostly `placeOrder` at its own site (SITE token), sometimes a 100-row page
 of `stockLevels` at a site of the region (COORDINATOR token). Latency is measured per request on the client; the
 report gives per operation the count, requests per second, p50/p90/p99/max and errors, and the total.
@@ -58,6 +59,8 @@ query SiteStock($site: String!, $first: Int, $after: String) {
 PAGE_SIZE = 100
 PRIORITIES = ("LOW", "NORMAL", "NORMAL", "NORMAL", "HIGH", "CRITICAL")
 SERVER_WORKERS = 1
+_LOGGED_ERROR = re.compile(r"^(?:[0-9-]+ [0-9:,.]+ )?(?:ERROR|CRITICAL)\b")  # JSON-less or text log lines
+LOCKED = "database is locked"
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,7 @@ class _Tally:
     page_rows: list[int] = field(default_factory=list)
     sent: int = 0
     answered: int = 0
+    locked: int = 0  # answers that said "database is locked" (SQLite's busy timeout ran out)
     failed: int = 0
     orders: int = 0
     units: int = 0
@@ -125,6 +129,7 @@ class _Tally:
 
     def error(self, operation: str, measured: bool, message: str) -> None:
         self.failed += 1
+        self.locked += LOCKED in message
         if measured:
             self.errors[operation] += 1
         if len(self.error_samples) < 5:
@@ -278,6 +283,18 @@ async def _drive(
     return tally, figures
 
 
+def check_options(
+    clients: int, seconds: float, warmup: float, read_share: float, think_ms: float, workers: int, profile: str | None
+) -> None:
+    """ValueError for options that make no sense (before anything is written)."""
+    if clients < 1 or seconds <= 0 or warmup < 0 or not 0 <= read_share <= 1 or think_ms < 0 or workers < 1:
+        raise ValueError(
+            "need clients >= 1, seconds > 0, warmup >= 0, 0 <= read_share <= 1, think_ms >= 0, workers >= 1"
+        )
+    if workers > 1 and profile:
+        raise ValueError("--profile measures one worker: use --workers 1 with it")
+
+
 def run_load(
     database_url: str,
     clients: int = 64,
@@ -290,6 +307,7 @@ def run_load(
     think_ms: float = 0,
     stock: int = 1000,
     profile: str | None = None,
+    workers: int = SERVER_WORKERS,
 ) -> LoadReport:
     """Prepare a region, start the server in its own process, run `clients` clients, and report.
 
@@ -297,8 +315,7 @@ def run_load(
     pause of a client between its requests (0: each client sends its next request as soon as it has an answer).
     `profile` writes the server's cProfile statistics (all threads) to that file (and slows the server down).
     """
-    if clients < 1 or seconds <= 0 or warmup < 0 or not 0 <= read_share <= 1 or think_ms < 0:
-        raise ValueError("need clients >= 1, seconds > 0, warmup >= 0, 0 <= read_share <= 1, think_ms >= 0")
+    check_options(clients, seconds, warmup, read_share, think_ms, workers, profile)
     db = Database(database_url)
     try:
         db.migrate()
@@ -306,24 +323,25 @@ def run_load(
     finally:
         db.dispose()
     with tempfile.TemporaryFile(mode="w+") as log:
-        server = ServerProcess(database_url, log, profile)
+        server = ServerProcess(database_url, log, profile, workers=workers)
         try:
             server.start()
             tally, figures = asyncio.run(_drive(server, data, clients, seconds, warmup, read_share, think_ms / 1000))
         finally:
             server.stop()
-        server_errors = [line for line in server.output().splitlines() if line.startswith(("ERROR", "CRITICAL"))]
+        server_errors = [line for line in server.output().splitlines() if _LOGGED_ERROR.match(line)]
     operations = {
         name: OperationStats.of(name, tally.latencies[name], tally.errors[name], seconds) for name in (PLACE, PAGE)
     }
     total = sum(s.requests for s in operations.values())
+    every = OperationStats.of("all", [t for name in (PLACE, PAGE) for t in tally.latencies[name]], 0, seconds)
     return LoadReport(
         database=db.display_url,
         dialect=db.engine.dialect.name,
         clients=clients,
         seconds=seconds,
         warmup_seconds=warmup,
-        server_workers=SERVER_WORKERS,
+        server_workers=workers,
         region=data.region,
         run_id=data.run_id,
         sites=sites,
@@ -333,6 +351,8 @@ def run_load(
         total_requests=total,
         total_rps=total / seconds,
         total_errors=sum(s.errors for s in operations.values()),
+        p99_ms=every.p99_ms,
+        locked_answers=tally.locked,
         rows_per_page=sum(tally.page_rows) / len(tally.page_rows) if tally.page_rows else 0.0,
         orders_placed=tally.orders,
         units_ordered=tally.units,

@@ -29,6 +29,19 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (fields 14, 15)
 
 
+def tree_cpu_seconds(pid: int) -> float | None:
+    """`cpu_seconds` of a process and of its descendants that are still running (e.g. uvicorn's workers)."""
+    own = cpu_seconds(pid)
+    if own is None:
+        return None
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        children = [int(c) for task in tasks for c in (task / "children").read_text().split()]
+    except OSError:
+        return own
+    return own + sum(tree_cpu_seconds(child) or 0.0 for child in children)
+
+
 def usable_cores() -> int:
     """The cores this process may run on (its affinity where the system tells it)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

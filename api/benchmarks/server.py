@@ -13,22 +13,23 @@ from typing import IO, Any
 
 import httpx
 
-from api.benchmarks.measure import cpu_seconds
+from api.benchmarks.measure import tree_cpu_seconds
 from models.db import Database
 
 _SERVE = """
 import sys
 from api.benchmarks.server import serve_forever
-serve_forever(sys.argv[1], int(sys.argv[2]), sys.argv[3] or None)
+serve_forever(sys.argv[1], int(sys.argv[2]), sys.argv[3] or None, sys.argv[4] or None)
 """
 
 
-def serve_forever(url: str, port: int, profile: str | None = None) -> None:
+def serve_forever(url: str, port: int, profile: str | None = None, floor: str | None = None) -> None:
     """Run the service on 127.0.0.1:port until SIGINT/SIGTERM (the server process of `ServerProcess`).
 
     With `profile`, every thread (the event loop and each request's database thread) runs under cProfile, timed in
     CPU seconds (time spent waiting for the database, a lock or the GIL is left out), and the merged statistics
-    are written to that file at shutdown.
+    are written to that file at shutdown. With `floor` (a file of recorded SQL), the floor's minimal app
+    (`api.benchmarks.floor`) is served instead of the service.
     """
     import logging
 
@@ -37,10 +38,11 @@ def serve_forever(url: str, port: int, profile: str | None = None) -> None:
     from api.app import create_app
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from api.benchmarks.floor import floor_app
+
     db = Database(url)
-    config = uvicorn.Config(
-        create_app(db, graphiql=False), host="127.0.0.1", port=port, log_level="warning", access_log=False
-    )
+    app = floor_app(db, floor) if floor else create_app(db, graphiql=False)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     if profile is None:
         server.run()
@@ -85,20 +87,29 @@ def _profiled(run: Callable[[], None], path: str) -> None:
 
 
 class ServerProcess:
-    """`serve_forever` in a child Python process on a free loopback port; stopped with SIGINT (graceful)."""
+    """`serve_forever` in a child Python process on a free loopback port; stopped with SIGINT (graceful).
 
-    def __init__(self, url: str, log: IO[str], profile: str | None = None) -> None:
+    With `workers` > 1 the child is `stockpool serve --workers N` itself (uvicorn's supervisor and its workers),
+    and `cpu_seconds` adds up the whole process tree."""
+
+    def __init__(
+        self, url: str, log: IO[str], profile: str | None = None, *, workers: int = 1, floor: str | None = None
+    ) -> None:
+        if workers > 1 and (profile or floor):
+            raise ValueError("--profile measures one worker: use --workers 1 with it")
         self.url = url
         self.profile = profile
+        self.floor = floor
+        self.workers = workers
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
         self.base = ""
 
-    def start(self, timeout: float = 60) -> str:
+    def start(self, timeout: float = 180) -> str:
         for _ in range(3):  # the free port may be taken between the probe and the bind: try another
             port = _free_port()
             self.process = subprocess.Popen(
-                [sys.executable, "-c", _SERVE, self.url, str(port), self.profile or ""],
+                self._command(port),
                 stdout=self.log,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -116,6 +127,13 @@ class ServerProcess:
             self.stop()
         raise RuntimeError(f"the server did not start:\n{self.output()[-4000:]}")
 
+    def _command(self, port: int) -> list[str]:
+        if self.workers == 1:
+            return [sys.executable, "-c", _SERVE, self.url, str(port), self.profile or "", self.floor or ""]
+        serve = ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(self.workers)]
+        quiet = ["--no-graphiql", "--log-format", "text", "--log-level", "warning"]
+        return [sys.executable, "-m", "api.cli", "--database-url", self.url, *serve, *quiet]
+
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
@@ -127,8 +145,8 @@ class ServerProcess:
             self.process.wait(timeout=10)
 
     def cpu_seconds(self) -> float | None:
-        """The server process's CPU time so far (user + system, all threads), where /proc tells it."""
-        return None if self.process is None else cpu_seconds(self.process.pid)
+        """The server's CPU time so far (user + system, all threads, its worker processes too), where /proc tells it."""
+        return None if self.process is None else tree_cpu_seconds(self.process.pid)
 
     def output(self) -> str:
         self.log.seek(0)

@@ -24,7 +24,7 @@ from api import alert_sweep, idempotency, report
 from api.cli.console import EXIT_FAILED, EXIT_OK, EXIT_UNMET, EXIT_USAGE
 from models import Plan, PlanMode, Site, utcnow
 from models.db import Database
-from pooling import forecasts, money
+from pooling import events, forecasts, money
 from pooling.errors import PoolingError
 from pooling.nightly import RegionRound, run_region
 from pooling.policies import Rule, parse_policy
@@ -137,6 +137,10 @@ def run(database: Database, args: argparse.Namespace) -> int:
             alert_sweep.sweep_once(database)
         except Exception as error:
             failures.append(f"alerts not swept: {_reason(error)}")
+        try:
+            document["oldEventsDeleted"] = events.sweep(database)
+        except Exception as error:
+            failures.append(f"old events not deleted: {_reason(error)}")
     if args.report:
         document["report"] = {"path": str(args.report), "written": False}
         try:

@@ -24,6 +24,7 @@ from api.graphql.scope import (
     require_admin,
 )
 from api.graphql.types import ApiToken, Backorder, Item, Plan, Reorder, Site, StockLevel, Transfer
+from api.graphql.webhooks import webhook_node
 from models import Alert as AlertRow
 from models import ApiToken as ApiTokenRow
 from models import Backorder as BackorderRow
@@ -87,6 +88,8 @@ def _node(session: Session, caller: Caller, value: str) -> Node | None:
         return Alert.of(alert)
     if kind == "ApiToken" and (tok := session.get(ApiTokenRow, pk)) and may_see_token(caller, tok):
         return ApiToken.of(tok)
+    if kind == "Webhook":
+        return webhook_node(session, caller, pk)
     return None
 
 

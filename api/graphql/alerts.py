@@ -16,7 +16,7 @@ from api.auth import Caller
 from api.graphql.base import MAX_KEY, Connection, Edge, Node, PageInfo, global_id
 from api.graphql.runner import read
 from api.graphql.scope import alerts_filter, may_see_backorder_id
-from api.graphql.types import Backorder, Item, Reorder, Site, Transfer, item_of, site_of
+from api.graphql.types import Backorder, Item, Known, Reorder, Site, Transfer, item_of, site_of
 from models import Alert as AlertRow
 from models import AlertKind, AlertSeverity
 
@@ -41,13 +41,13 @@ class Alert(Node):
     transfer_id: Private[int | None]
     reorder_id: Private[int | None]
 
-    @strawberry.field
-    async def site(self, info: strawberry.Info) -> Site | None:
-        return None if self.site_id is None else await site_of(self, info)
+    @strawberry.field(graphql_type=Site | None)
+    def site(self, info: strawberry.Info) -> Known[Site] | None:
+        return None if self.site_id is None else site_of(self, info)
 
-    @strawberry.field
-    async def item(self, info: strawberry.Info) -> Item | None:
-        return None if self.item_id is None else await item_of(self, info)
+    @strawberry.field(graphql_type=Item | None)
+    def item(self, info: strawberry.Info) -> Known[Item] | None:
+        return None if self.item_id is None else item_of(self, info)
 
     @strawberry.field
     async def backorder(self, info: strawberry.Info) -> Backorder | None:

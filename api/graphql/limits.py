@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     FloatValueNode,
     FragmentDefinitionNode,
@@ -38,8 +39,14 @@ class RefuseLongNumbers(SchemaExtension):
     def on_parse(self) -> Iterator[None]:
         yield
         document = self.execution_context.graphql_document
-        if document is not None:
+        if document is not None and id(document) not in _CHECKED:  # the same cached document: checked once
             visit(document, _LongNumbers())
+            if len(_CHECKED) >= 512:
+                _CHECKED.clear()
+            _CHECKED[id(document)] = document  # kept alive, so its id is not reused while it is in here
+
+
+_CHECKED: dict[int, DocumentNode] = {}
 
 
 class _LongNumbers(Visitor):

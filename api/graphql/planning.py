@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from api import metrics
 from api.auth import Caller
+from api.graphql import preload
 from api.graphql.base import (
     Connection,
     PlanModeEnum,
@@ -137,13 +138,23 @@ class PlanningQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Transfer]:
+        wanted = preload.asked(info)
+
         def work(session: Session, caller: Caller) -> Connection[Transfer]:
             query = select(TransferRow).where(visible_transfers(caller))
             if region is not None:
                 query = query.where(TransferRow.to_site_id.in_(select(Site.id).where(Site.region == region)))
             if status:
                 query = query.where(TransferRow.status.in_(set(status)))  # repeats are one SQL parameter
-            return paginate(session, query, TransferRow.id, first, after, Transfer.of, descending=True)
+            return paginate(
+                session,
+                query,
+                TransferRow.id,
+                first,
+                after,
+                descending=True,
+                to_nodes=lambda rows: preload.transfers(session, caller, rows, wanted),
+            )
 
         return await read(info, work)
 

@@ -18,6 +18,7 @@ from strawberry.tools import merge_types
 
 from api.graphql.access import AccessMutation, AccessQuery
 from api.graphql.alerts import Alert, AlertsQuery
+from api.graphql.events import EventsSubscription
 from api.graphql.forecasting import ForecastQuery
 from api.graphql.limits import RefuseLongNumbers, query_limits
 from api.graphql.network import NetworkMutation, NetworkQuery
@@ -28,6 +29,7 @@ from api.graphql.sharing import SharingMutation, SharingQuery
 from api.graphql.stock import StockMutation, StockQuery
 from api.graphql.text import RefuseUnstorableText
 from api.graphql.types import ApiToken, Backorder, Item, Plan, Reorder, Site, StockLevel, Transfer
+from api.graphql.webhooks import Webhook, WebhooksMutation, WebhooksQuery
 
 MAX_DEPTH = 12
 MAX_ALIASES = 50
@@ -35,10 +37,29 @@ MAX_TOKENS = 4000
 
 Query = merge_types(
     "Query",
-    (AccessQuery, NetworkQuery, StockQuery, OrdersQuery, PlanningQuery, ForecastQuery, SharingQuery, AlertsQuery),
+    (
+        AccessQuery,
+        NetworkQuery,
+        StockQuery,
+        OrdersQuery,
+        PlanningQuery,
+        ForecastQuery,
+        SharingQuery,
+        AlertsQuery,
+        WebhooksQuery,
+    ),
 )
 Mutation = merge_types(
-    "Mutation", (NetworkMutation, AccessMutation, StockMutation, OrdersMutation, PlanningMutation, SharingMutation)
+    "Mutation",
+    (
+        NetworkMutation,
+        AccessMutation,
+        StockMutation,
+        OrdersMutation,
+        PlanningMutation,
+        SharingMutation,
+        WebhooksMutation,
+    ),
 )
 
 QueryLimits = query_limits(MAX_DEPTH, MAX_ALIASES)
@@ -64,7 +85,8 @@ def build_schema(introspection: bool = True) -> strawberry.Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
-        types=[Site, Item, StockLevel, Backorder, Transfer, Reorder, Plan, ApiToken, Alert],
+        subscription=EventsSubscription,
+        types=[Site, Item, StockLevel, Backorder, Transfer, Reorder, Plan, ApiToken, Alert, Webhook],
         extensions=extensions,
     )
 

@@ -12,7 +12,7 @@ exactly like a missing one (NOT_FOUND), so scope never leaks what exists elsewhe
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import strawberry
 from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import Caller
 from api.graphql.base import pk_of
-from models import Alert, ApiToken, Backorder, Plan, Reorder, Role, Site, StockLevel, Transfer
+from models import Alert, ApiToken, Backorder, Event, Plan, Reorder, Role, Site, StockLevel, Transfer
 from pooling.codes import normal
 from pooling.errors import ErrorCode, PoolingError
 from pooling.limits import check_ids
@@ -78,6 +78,23 @@ def may_see_alert(session: Session, caller: Caller, row: Alert) -> bool:
 
 def may_see_token(caller: Caller, row: ApiToken) -> bool:
     return caller.is_admin or row.id == caller.token_id
+
+
+class EventLike(Protocol):
+    site_id: int | None
+    to_site_id: int | None
+    region: str | None
+    to_region: str | None
+
+
+def may_see_event(caller: Caller, row: EventLike) -> bool:
+    """An event is seen by whoever may read its record: its site (and a transfer's other end) and their regions;
+    an event of a region only (a saved plan) by the region's coordinators; one of nowhere by ADMINs."""
+    if caller.role == Role.ADMIN:
+        return True
+    if caller.role == Role.COORDINATOR:
+        return caller.region is not None and caller.region in (row.region, row.to_region)
+    return caller.site_id is not None and caller.site_id in (row.site_id, row.to_site_id)
 
 
 # In a resolver: rows through the request's DataLoaders (a row's relations are not loaded there)
@@ -150,6 +167,15 @@ def alerts_filter(session: Session, caller: Caller, region: str | None, site: st
         found = site_in_scope(session, caller, site, "site")
         condition = and_(condition, Alert.site_id == found.id)
     return condition
+
+
+def visible_events(caller: Caller) -> ColumnElement[bool]:
+    """`may_see_event` as SQL."""
+    if caller.role == Role.ADMIN:
+        return true()
+    if caller.role == Role.COORDINATOR:
+        return or_(Event.region == caller.region, Event.to_region == caller.region)
+    return or_(Event.site_id == caller.site_id, Event.to_site_id == caller.site_id)
 
 
 def visible_plans(caller: Caller) -> ColumnElement[bool]:
@@ -245,3 +271,25 @@ def require_receiving_site(caller: Caller, transfer: Transfer) -> None:
     """A SITE token receives only into its own site."""
     if caller.role == Role.SITE and transfer.to_site_id != caller.site_id:
         raise PoolingError(ErrorCode.FORBIDDEN, "Only the receiving site receives it.")
+
+
+# Webhooks: a hook reads what its scope may read; who may manage one
+
+
+def webhook_reader(site_id: int | None, region: str | None) -> Caller:
+    """The reader a webhook delivers for: a site's hook reads like the site's token, a region's like its
+    coordinator, a hook of neither like an ADMIN."""
+    if site_id is not None:
+        return Caller(token_id=0, name="webhook", role=Role.SITE, site_id=site_id, region=region)
+    if region is not None:
+        return Caller(token_id=0, name="webhook", role=Role.COORDINATOR, region=region)
+    return Caller(token_id=0, name="webhook", role=Role.ADMIN)
+
+
+def may_manage_webhook(caller: Caller, site_id: int | None, region: str | None) -> bool:
+    """ADMIN any hook; a COORDINATOR its region's (its sites' too); a SITE its own."""
+    if caller.role == Role.ADMIN:
+        return True
+    if caller.role == Role.COORDINATOR:
+        return region is not None and region == caller.region
+    return site_id is not None and site_id == caller.site_id

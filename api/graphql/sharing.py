@@ -13,7 +13,7 @@ from api.auth import Caller
 from api.graphql.base import ShareRuleEnum, UserError
 from api.graphql.runner import mutate, read
 from api.graphql.scope import figures_scope, may_see_site, sharing_site_in_scope
-from api.graphql.types import Item, Site, site_of
+from api.graphql.types import Item, Known, Site, site_of
 from models import SharingPolicy as SharingPolicyRow
 from pooling import lending, sharing
 
@@ -26,7 +26,9 @@ class SharingPolicy:
     site_id: Private[int]
     item_row: Private[object | None]
 
-    site: Site = strawberry.field(resolver=site_of)
+    @strawberry.field(graphql_type=Site)
+    def site(self, info: strawberry.Info) -> Known[Site]:
+        return site_of(self, info)
 
     @strawberry.field(description="The item the rule is for; null for the site's default.")
     def item(self) -> Item | None:
@@ -66,7 +68,9 @@ class LendingBalance:
     value_borrowed: Decimal
     site_id: Private[int]
 
-    site: Site = strawberry.field(resolver=site_of)
+    @strawberry.field(graphql_type=Site)
+    def site(self, info: strawberry.Info) -> Known[Site]:
+        return site_of(self, info)
 
 
 @strawberry.type

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import Caller
+from api.graphql import preload
 from api.graphql.base import Connection, MovementReasonEnum, PolicyModeEnum, UserError, paginate
 from api.graphql.runner import mutate, read
 from api.graphql.scope import site_in_scope
@@ -65,13 +66,22 @@ class StockQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[StockLevel]:
+        wanted = preload.asked(info)
+
         def work(session: Session, _: Caller) -> Connection[StockLevel]:
             query = select(StockLevelRow)
             if site is not None:
                 query = query.where(StockLevelRow.site_id == site_by_code(session, site).id)
             if sku is not None:
                 query = query.where(StockLevelRow.item_id == item_by_sku(session, sku).id)
-            return paginate(session, query, StockLevelRow.id, first, after, StockLevel.of)
+            return paginate(
+                session,
+                query,
+                StockLevelRow.id,
+                first,
+                after,
+                to_nodes=lambda rows: preload.stock_levels(session, rows, wanted),
+            )
 
         return await read(info, work)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import ExecutionResult, GraphQLError, StringValueNode, Visitor, visit
+from graphql import DocumentNode, ExecutionResult, GraphQLError, StringValueNode, Visitor, visit
 from strawberry.extensions import SchemaExtension
 
 from pooling.limits import storable
@@ -36,13 +36,28 @@ class _Literals(Visitor):
         self.found.append(node.value)
 
 
+def _literals(document: DocumentNode) -> list[str]:
+    """The document's string literals; remembered per document (Strawberry's ParserCache hands out the same
+    document object for the same text, so a client's usual documents are visited once)."""
+    known = _LITERALS.get(id(document))
+    if known is not None and known[0] is document:
+        return known[1]
+    literals = _Literals()
+    visit(document, literals)
+    if len(_LITERALS) >= 512:
+        _LITERALS.clear()
+    _LITERALS[id(document)] = (document, literals.found)
+    return literals.found
+
+
+_LITERALS: dict[int, tuple[DocumentNode, list[str]]] = {}
+
+
 class RefuseUnstorableText(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         request = self.execution_context
-        literals = _Literals()
-        if request.graphql_document is not None:
-            visit(request.graphql_document, literals)
-        texts = [*_strings(request.variables or {}), *literals.found]
+        found = [] if request.graphql_document is None else _literals(request.graphql_document)
+        texts = [*_strings(request.variables or {}), *found]
         if request.result is None and not all(storable(text) for text in texts):
             request.result = ExecutionResult(data=None, errors=[GraphQLError(MESSAGE, extensions={"code": "INVALID"})])
         yield

@@ -7,9 +7,10 @@ the ids it needs to load its neighbours.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeAlias, TypeVar
 
 import strawberry
 from strawberry import Private
@@ -100,14 +101,23 @@ async def _item(info: strawberry.Info, item_id: int) -> Item:
     return Item.of(await info.context.loaders.item.load(item_id))
 
 
-async def site_of(root: Any, info: strawberry.Info) -> Site:
-    """The `site` of any record with a `site_id`, through the request's DataLoader."""
-    return await _site(info, root.site_id)
+T = TypeVar("T")
+# A resolver of the fast path answers what its record was given (`known_*`, preloaded with the page: see
+# api.graphql.preload) as a plain value, and only otherwise an awaitable through the request's DataLoaders;
+# graphql-core completes plain values without the cost of an awaitable. Such resolvers declare `graphql_type`.
+Known: TypeAlias = T | Awaitable[T]
 
 
-async def item_of(root: Any, info: strawberry.Info) -> Item:
-    """The `item` of any record with an `item_id`, through the request's DataLoader."""
-    return await _item(info, root.item_id)
+def site_of(root: Any, info: strawberry.Info) -> Known[Site]:
+    """The `site` of any record with a `site_id`: preloaded, or through the request's DataLoader."""
+    known: Site | None = getattr(root, "known_site", None)
+    return known if known is not None else _site(info, root.site_id)
+
+
+def item_of(root: Any, info: strawberry.Info) -> Known[Item]:
+    """The `item` of any record with an `item_id`: preloaded, or through the request's DataLoader."""
+    known: Item | None = getattr(root, "known_item", None)
+    return known if known is not None else _item(info, root.item_id)
 
 
 @strawberry.type
@@ -159,9 +169,13 @@ class StockLevel(Node):
     site_id: Private[int]
     item_id: Private[int]
     pk: Private[int]
+    known_site: Private[Site | None] = None
+    known_item: Private[Item | None] = None
+    known_incoming: Private[int | None] = None
+    known_surplus: Private[int | None] = None
 
-    site: Site = strawberry.field(resolver=site_of)
-    item: Item = strawberry.field(resolver=item_of)
+    site: Known[Site] = strawberry.field(resolver=site_of, graphql_type=Site)
+    item: Known[Item] = strawberry.field(resolver=item_of, graphql_type=Item)
 
     @strawberry.field(
         description="Who changed its policy, when and why, oldest first; empty for a caller who may not see the "
@@ -173,12 +187,24 @@ class StockLevel(Node):
             return []
         return await history_of(info, Kind.STOCK_LEVEL, self.pk)
 
-    @strawberry.field(description="Units on their way: approved or shipped transfers in, ordered reorders.")
-    async def incoming(self, info: strawberry.Info) -> int:
+    @strawberry.field(
+        description="Units on their way: approved or shipped transfers in, ordered reorders.", graphql_type=int
+    )
+    def incoming(self, info: strawberry.Info) -> Known[int]:
+        if self.known_incoming is not None:
+            return self.known_incoming
+        return self._incoming(info)
+
+    async def _incoming(self, info: strawberry.Info) -> int:
         return int(await info.context.loaders.incoming.load((self.site_id, self.item_id)) or 0)
 
-    @strawberry.field(description="Available above safety stock; 0 while the site waits for the item itself.")
-    async def surplus(self, info: strawberry.Info) -> int:
+    @strawberry.field(
+        description="Available above safety stock; 0 while the site waits for the item itself.", graphql_type=int
+    )
+    def surplus(self, info: strawberry.Info) -> Known[int]:
+        return self.known_surplus if self.known_surplus is not None else self._surplus(info)
+
+    async def _surplus(self, info: strawberry.Info) -> int:
         waiting = bool(await info.context.loaders.waiting.load((self.site_id, self.item_id)))
         return surplus_rule(self._as_row(), waiting)
 
@@ -186,8 +212,10 @@ class StockLevel(Node):
         return rows.StockLevel(on_hand=self.on_hand, reserved=self.reserved, safety_stock=self.safety_stock)
 
     @classmethod
-    def of(cls, row: rows.StockLevel) -> StockLevel:
+    def of(cls, row: rows.StockLevel, **known: Any) -> StockLevel:
+        """`known`: what api.graphql.preload loaded for it (`known_site`, `known_item`, ...)."""
         return cls(
+            **known,
             id=global_id("StockLevel", row.id),
             on_hand=row.on_hand,
             reserved=row.reserved,
@@ -231,9 +259,11 @@ class Backorder(Node):
     site_id: Private[int]
     item_id: Private[int]
     pk: Private[int]
+    known_site: Private[Site | None] = None
+    known_item: Private[Item | None] = None
 
-    site: Site = strawberry.field(resolver=site_of)
-    item: Item = strawberry.field(resolver=item_of)
+    site: Known[Site] = strawberry.field(resolver=site_of, graphql_type=Site)
+    item: Known[Item] = strawberry.field(resolver=item_of, graphql_type=Item)
 
     @strawberry.field(description="Who changed it, when and why, oldest first.")
     async def history(self, info: strawberry.Info) -> list[HistoryEntry]:
@@ -277,9 +307,13 @@ class Backorder(Node):
 class Allocation:
     quantity: int
     backorder_id: Private[int]
+    known_backorder: Private[Backorder | None] = None
 
-    @strawberry.field
-    async def backorder(self, info: strawberry.Info) -> Backorder:
+    @strawberry.field(graphql_type=Backorder)
+    def backorder(self, info: strawberry.Info) -> Known[Backorder]:
+        return self.known_backorder if self.known_backorder is not None else self._backorder(info)
+
+    async def _backorder(self, info: strawberry.Info) -> Backorder:
         return Backorder.of(await info.context.loaders.backorder.load(self.backorder_id))
 
 
@@ -301,6 +335,10 @@ class Transfer(Node):
     to_site_id: Private[int]
     item_id: Private[int]
     known_allocations: Private[list[Allocation] | None]
+    known_from_site: Private[Site | None] = None
+    known_to_site: Private[Site | None] = None
+    known_item: Private[Item | None] = None
+    visible_allocations: Private[list[Allocation] | None] = None  # preloaded and already filtered by scope
 
     @strawberry.field
     def quantity_lost(self) -> int | None:
@@ -311,22 +349,28 @@ class Transfer(Node):
         item: rows.Item = await info.context.loaders.item.load(self.item_id)
         return self.quantity * (item.unit_cost - self.unit_cost)
 
-    @strawberry.field
-    async def from_site(self, info: strawberry.Info) -> Site:
-        return await _site(info, self.from_site_id)
+    @strawberry.field(graphql_type=Site)
+    def from_site(self, info: strawberry.Info) -> Known[Site]:
+        return self.known_from_site if self.known_from_site is not None else _site(info, self.from_site_id)
 
-    @strawberry.field
-    async def to_site(self, info: strawberry.Info) -> Site:
-        return await _site(info, self.to_site_id)
+    @strawberry.field(graphql_type=Site)
+    def to_site(self, info: strawberry.Info) -> Known[Site]:
+        return self.known_to_site if self.known_to_site is not None else _site(info, self.to_site_id)
 
-    @strawberry.field
-    async def item(self, info: strawberry.Info) -> Item:
-        return await _item(info, self.item_id)
+    @strawberry.field(graphql_type=Item)
+    def item(self, info: strawberry.Info) -> Known[Item]:
+        return item_of(self, info)
 
     @strawberry.field(
-        description="The backorders this transfer serves, and how many units each (those the caller may see)."
+        description="The backorders this transfer serves, and how many units each (those the caller may see).",
+        graphql_type=list[Allocation],
     )
-    async def allocations(self, info: strawberry.Info) -> list[Allocation]:
+    def allocations(self, info: strawberry.Info) -> Known[list[Allocation]]:
+        if self.visible_allocations is not None:
+            return self.visible_allocations
+        return self._allocations(info)
+
+    async def _allocations(self, info: strawberry.Info) -> list[Allocation]:
         if self.known_allocations is not None:
             allocations = self.known_allocations
         else:
@@ -351,8 +395,8 @@ class Transfer(Node):
         )
 
     @classmethod
-    def of(cls, row: rows.Transfer, number: int = 0, with_allocations: bool = False) -> Transfer:
-        """`number` names a transfer of a dry run, which has no row id."""
+    def of(cls, row: rows.Transfer, number: int = 0, with_allocations: bool = False, **known: Any) -> Transfer:
+        """`number` names a transfer of a dry run, which has no row id; `known`: what api.graphql.preload loaded."""
         allocations = (
             [Allocation(quantity=a.quantity, backorder_id=a.backorder_id) for a in row.allocations]
             if with_allocations
@@ -375,6 +419,7 @@ class Transfer(Node):
             to_site_id=row.to_site_id or row.to_site.id,
             item_id=row.item_id or row.item.id,
             known_allocations=allocations,
+            **known,
         )
 
 
@@ -393,8 +438,8 @@ class Reorder(Node):
     item_id: Private[int]
     pk: Private[int | None]
 
-    site: Site = strawberry.field(resolver=site_of)
-    item: Item = strawberry.field(resolver=item_of)
+    site: Known[Site] = strawberry.field(resolver=site_of, graphql_type=Site)
+    item: Known[Item] = strawberry.field(resolver=item_of, graphql_type=Item)
 
     @strawberry.field(description="Who changed it, when and why, oldest first.")
     async def history(self, info: strawberry.Info) -> list[HistoryEntry]:
@@ -451,8 +496,8 @@ class Unmet:
     site_id: Private[int]
     item_id: Private[int]
 
-    site: Site = strawberry.field(resolver=site_of)
-    item: Item = strawberry.field(resolver=item_of)
+    site: Known[Site] = strawberry.field(resolver=site_of, graphql_type=Site)
+    item: Known[Item] = strawberry.field(resolver=item_of, graphql_type=Item)
 
 
 @strawberry.type

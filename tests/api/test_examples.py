@@ -8,7 +8,9 @@ import pytest
 from graphql import parse, validate
 
 from api.graphql.schema import schema
+from models import EventKind
 from tests.api.conftest import EXAMPLES, Client, operations
+from tests.api.live import Subscription
 
 
 def test_the_contract_file_is_valid_against_the_schema() -> None:
@@ -249,6 +251,16 @@ def test_every_example_operation(admin: Client, server: str) -> None:
         (12, "TRANSFER_IN"),
     ]
 
+    hook = run(
+        west,
+        "CreateWebhook",
+        input={"url": "https://lims.example/hooks/stock", "kinds": ["BACKORDER_CREATED"], "region": "west"},
+    )
+    assert hook["secret"].startswith("whsec_") and hook["webhook"]["kinds"] == ["BACKORDER_CREATED"]
+    records = [k.value for k in EventKind if not k.startswith(("ALERT_", "STOCK_POLICY"))]  # alerts: tested elsewhere
+    live = Subscription(server, south.token, operations()["Events"], {"site": "LAB-S", "kinds": records})
+    ran.add("Events")
+
     again = run(south, "PlaceOrder", input={"site": "LAB-S", "sku": "RGT-001", "quantity": 3})
     second = run(west, "Rebalance", input={"region": "west", "dryRun": False})["plan"]["transfers"]
     rejected = run(west, "RejectTransfers", input={"ids": [second[0]["id"]], "reason": "courier strike"})
@@ -256,6 +268,20 @@ def test_every_example_operation(admin: Client, server: str) -> None:
     cancelled = run(south, "CancelBackorder", input={"id": again["backorder"]["id"], "reason": "no longer needed"})
     assert cancelled["backorder"] == {"id": again["backorder"]["id"], "status": "CANCELLED"}
 
+    with live:  # what LAB-S may read (not the region's PLAN_SAVED)
+        seen = live.events(3)
+    assert [(e["kind"], e["site"]) for e in seen] == [
+        ("BACKORDER_CREATED", {"code": "LAB-S"}),
+        ("TRANSFER_REJECTED", {"code": "LAB-N"}),
+        ("BACKORDER_CANCELLED", {"code": "LAB-S"}),
+    ]
+    assert seen[0]["backorder"]["id"] == again["backorder"]["id"]
+    assert seen[2]["backorder"] == {"id": again["backorder"]["id"], "status": "CANCELLED"}
+    assert seen[1]["transfer"] == {"id": second[0]["id"], "status": "REJECTED"}
+
+    deliveries = west.op("WebhookDeliveries", id=hook["webhook"]["id"])["node"]
+    ran.add("WebhookDeliveries")
+    assert deliveries["url"] == "https://lims.example/hooks/stock" and deliveries["active"]
     # Preventing backorders: lending balances, a donor's sharing rule, a proactive dry run.
     balances = {b["site"]["code"]: b for b in run(west, "Lending", region="west", since=None)}
     assert (balances["LAB-N"]["unitsLent"], balances["LAB-N"]["valueLent"]) == (12, "510.00")

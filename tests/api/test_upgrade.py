@@ -177,6 +177,9 @@ def test_a_populated_database_of_a_previous_release_upgrades_whole(
             handling = text("SELECT DISTINCT handling_time_hours FROM sites")
             assert connection.execute(handling).all() == [(4,)]
             assert connection.execute(text("SELECT count(*) FROM alerts")).scalar() == 0
+            # 0006: no webhooks yet; no event names another end
+            assert connection.execute(text("SELECT count(*) FROM webhooks")).scalar() == 0
+            assert connection.execute(text("SELECT count(*) FROM events WHERE to_site_id IS NOT NULL")).scalar() == 0
         assert rows_of(old.engine, release) == before  # every old row, every old column, unchanged
         with old.reading() as s:
             assert audit(s) == []

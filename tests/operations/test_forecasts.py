@@ -15,6 +15,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from models import (
+    Alert,
+    AlertKind,
     Event,
     EventKind,
     Forecast,
@@ -30,7 +32,7 @@ from models import (
     utcnow,
 )
 from models.db import Database
-from pooling import forecasts, orders, stock
+from pooling import forecasts, orders, positions, stock
 from pooling.audit import audit
 from pooling.demand import demand_history, window_start
 from pooling.demo import load_demo
@@ -179,7 +181,7 @@ def test_a_forecast_policy_is_set_from_the_forecast_with_its_history_and_event(n
         assert entry.old is not None and entry.new is not None
         assert (entry.old["policy_mode"], entry.new["policy_mode"]) == ("MANUAL", "FORECAST")
         assert entry.new["service_level"] == 0.98
-        event = s.scalars(select(Event)).one()
+        event = s.scalars(select(Event).where(Event.kind == EventKind.STOCK_POLICY_CHANGED)).one()
         assert (event.kind, event.region, event.site_id, event.item_id) == (
             EventKind.STOCK_POLICY_CHANGED,
             "west",
@@ -203,8 +205,9 @@ def test_the_bulk_round_applies_forecast_policies_only_and_agrees_with_the_singl
             .where(StockLevel.site_id == s.scalar(select(Site.id).where(Site.code == "B")))
             .values(policy_mode=PolicyMode.FORECAST, safety_stock=0, reorder_point=0, order_up_to=0)
         )
+    policy_events = select(func.count(Event.id)).where(Event.kind == EventKind.STOCK_POLICY_CHANGED)
     with db.reading() as s:
-        events_before = s.scalar(select(func.count(Event.id)))
+        events_before = s.scalar(policy_events)
     with db.transaction() as s:
         done = forecasts.recompute(s, region="west", apply=True)
     with db.reading() as s:
@@ -232,7 +235,7 @@ def test_the_bulk_round_applies_forecast_policies_only_and_agrees_with_the_singl
             elif (level.site.code, level.item.sku) == ("A", "X"):
                 assert (level.safety_stock, level.reorder_point) == (1, 2)
         assert done.policies_changed == changed
-        assert s.scalar(select(func.count(Event.id))) == (events_before or 0) + changed
+        assert s.scalar(policy_events) == (events_before or 0) + changed
         assert audit(s) == []
     with db.transaction() as s:
         assert forecasts.recompute(s, region="west", apply=True).policies_changed == 0
@@ -337,3 +340,31 @@ def test_the_nightly_commit_applies_forecast_policies_first(network: Database) -
             .order_by(HistoryEntry.id.desc())
         ).first()
         assert entry is not None and (entry.actor, entry.action) == ("nightly", "POLICY_CHANGED")
+
+
+def test_the_round_raises_and_closes_stockout_risk_from_the_new_forecasts(network: Database) -> None:
+    """Forecasts are written in bulk (past the commit hook): the round itself evaluates their levels' alerts."""
+    db = network
+    _random_history(db, seed=3)
+    with db.transaction() as s:
+        forecasts.recompute(s, apply=False)
+    with db.reading() as s:
+        at_risk = set()
+        for f in s.scalars(select(Forecast)):
+            level = s.scalar(select(StockLevel).where(StockLevel.site_id == f.site_id, StockLevel.item_id == f.item_id))
+            assert level is not None
+            position = level.available + positions.incoming(s, [(f.site_id, f.item_id)]).get((f.site_id, f.item_id), 0)
+            if f.daily_mean > 0 and position < f.daily_mean * f.item.supplier_lead_time_days:
+                at_risk.add((f.site_id, f.item_id))
+        risky = s.execute(
+            select(Alert.site_id, Alert.item_id).where(Alert.kind == AlertKind.STOCKOUT_RISK, Alert.closed_at.is_(None))
+        ).all()
+        assert at_risk and set(risky) == at_risk
+    with db.transaction() as s:  # plenty arrives everywhere: the next round closes them all
+        for site, sku in (("A", "X"), ("A", "Y"), ("B", "X"), ("B", "Y")):
+            stock.record_movement(s, site, sku, 10_000, MovementReason.RECEIPT)
+    with db.transaction() as s:
+        forecasts.recompute(s, apply=False)
+    with db.reading() as s:
+        still = select(func.count(Alert.id)).where(Alert.kind == AlertKind.STOCKOUT_RISK, Alert.closed_at.is_(None))
+        assert s.scalar(still) == 0

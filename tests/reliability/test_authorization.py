@@ -34,11 +34,11 @@ import pytest
 from graphql import GraphQLInterfaceType, build_schema
 from sqlalchemy import Table, func, insert, select, text
 
-from models import Alert, AlertKind, Base, Item, MovementReason, Order, Role, Site
+from models import Alert, AlertKind, Base, EventKind, Item, MovementReason, Order, Role, Site
 from models import Plan as PlanRow
 from models import StockLevel as StockLevelRow
 from models.db import Database
-from pooling import access, network, orders, rebalance, reorders, stock, transfers
+from pooling import access, network, orders, rebalance, reorders, stock, transfers, webhooks
 from pooling.audit import audit
 from tests.api.conftest import Client
 from tests.conftest import empty
@@ -91,6 +91,11 @@ MATRIX = """
 | `receiveReorder` | ok / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND | 401 | 401 |
 | `setSharingPolicy` | ok / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND | 401 | 401 |
 | `lending` | ok / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | 401 | 401 |
+| `node` (Webhook) | ok / ok / null | ok / null / null | null / ok / null | ok / null / null | null | 401 | 401 |
+| `webhooks` | ok | ok | ok | ok | empty | 401 | 401 |
+| `createWebhook` | ok / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND | 401 | 401 |
+| `setWebhookActive` | ok / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND | 401 | 401 |
+| `deleteWebhook` | ok / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND | 401 | 401 |
 """  # noqa: E501 (a markdown table, as README.md shows it)
 
 CALLERS = ("admin", "coordinator", "other coordinator", "site", "other site", "no token", "revoked")
@@ -162,6 +167,7 @@ class Records:
     token: str  # the site's token (an ApiToken id)
     alert: str  # the site's STOCKOUT of X (it waits for X and has none), raised at the commit
     orders: int  # orders placed in the region
+    webhook: str = ""  # the site's webhook
 
 
 @dataclass
@@ -214,6 +220,9 @@ def build_world(db: Database) -> World:
             )
             assert level is not None
             site_token, secret = access.create_token(s, f"{site} lab", Role.SITE, site)
+            hook, _ = webhooks.create_webhook(
+                s, "https://hooks.example/stock", [EventKind.BACKORDER_CREATED], region, site_row.id, "test"
+            )
             if region == WEST:  # LAB-N's token is a caller; LAB-E's only a record (for node and revokeApiToken)
                 tokens["site"], token_ids["site"] = secret, gid("ApiToken", site_token.id)
             found[region] = Records(
@@ -235,6 +244,7 @@ def build_world(db: Database) -> World:
                 token=gid("ApiToken", site_token.id),
                 alert="",
                 orders=0,
+                webhook=gid("Webhook", hook.id),
             )
         for caller, role, site, region in (
             ("admin", Role.ADMIN, None, None),
@@ -613,6 +623,21 @@ ROWS: dict[str, Row] = {
         by_region,
         lambda a, c: listed(a, lambda n: SITES[n["site"]["code"]] == c.asked.value),
     ),
+    "node (Webhook)": node_row("webhook", "Webhook"),
+    "webhooks": Row(
+        "{ webhooks { id } }",
+        lambda w, t: Asked({}),
+        lambda a, c: "ok" if a else "empty",
+        targeted=False,
+    ),
+    "createWebhook": Row(
+        mutation("createWebhook", "secret webhook { id }"),
+        at_site(url="https://hooks.example/new", kinds=["BACKORDER_FILLED"]),
+    ),
+    "setWebhookActive": Row(
+        mutation("setWebhookActive", "webhook { id active }"), by_id("webhook", "Webhook", active=False)
+    ),
+    "deleteWebhook": Row(mutation("deleteWebhook", "webhook { id }"), by_id("webhook", "Webhook")),
 }
 
 

@@ -370,6 +370,7 @@ ORDER = {"site": "S", "sku": "X", "quantity": 3}
 
 # (mutation, input, expected); "{transfer}", "{reorder}" and "{backorder}" stand for the ids of `records`.
 # Each input is otherwise valid, so its one fault is what is refused.
+SHARING = {"site": "N", "sku": "X", "share": "SURPLUS", "keepDaysOfCover": 7, "maxUnitsPerPlan": 5}
 BAD_INPUT: list[tuple[str, dict[str, Any], object]] = [
     ("createSite", {**SITE, "code": ""}, [("code", "INVALID")]),
     ("createSite", {**SITE, "code": "   "}, [("code", "INVALID")]),
@@ -423,6 +424,14 @@ BAD_INPUT: list[tuple[str, dict[str, Any], object]] = [
     ("setStockPolicy", {**POLICY, "site": "NOPE"}, [("site", "NOT_FOUND")]),
     ("setStockPolicy", {**POLICY, "sku": "NOPE"}, [("sku", "NOT_FOUND")]),
     ("setStockPolicy", {**POLICY, "safetyStock": "2"}, VALIDATION),
+    ("setSharingPolicy", {**SHARING, "keepDaysOfCover": -1}, [("keepDaysOfCover", "INVALID")]),
+    ("setSharingPolicy", {**SHARING, "keepDaysOfCover": 10**6}, [("keepDaysOfCover", "INVALID")]),
+    ("setSharingPolicy", {**SHARING, "maxUnitsPerPlan": -1}, [("maxUnitsPerPlan", "INVALID_QUANTITY")]),
+    ("setSharingPolicy", {**SHARING, "maxUnitsPerPlan": 10**9 + 1}, [("maxUnitsPerPlan", "INVALID_QUANTITY")]),
+    ("setSharingPolicy", {**SHARING, "share": "NEVER"}, [("share", "INVALID")]),
+    ("setSharingPolicy", {**SHARING, "site": "NOPE"}, [("site", "NOT_FOUND")]),
+    ("setSharingPolicy", {**SHARING, "sku": "NOPE"}, [("sku", "NOT_FOUND")]),
+    ("setSharingPolicy", {**SHARING, "share": "SOMETIMES"}, VALIDATION),
     ("recordMovement", {**MOVE, "quantity": 0}, [("quantity", "INVALID_QUANTITY")]),
     ("recordMovement", {**MOVE, "quantity": -3}, [("quantity", "INVALID_QUANTITY")]),
     ("recordMovement", {**MOVE, "reason": "CONSUMPTION"}, [("quantity", "INVALID_QUANTITY")]),
@@ -484,6 +493,15 @@ BAD_INPUT: list[tuple[str, dict[str, Any], object]] = [
     ("receiveReorder", {"id": "{reorder}", "quantityReceived": -1}, [("quantityReceived", "INVALID_QUANTITY")]),
     ("receiveReorder", {"id": "{reorder}", "quantityReceived": 10**9 + 1}, [("quantityReceived", "INVALID_QUANTITY")]),
     ("receiveReorder", {"id": "{backorder}", "quantityReceived": 1}, [("id", "NOT_FOUND")]),
+    ("createWebhook", {"url": "ftp://a.example/h", "kinds": ["PLAN_SAVED"]}, [("url", "INVALID")]),
+    ("createWebhook", {"url": "https://a.example/" + "x" * 2000, "kinds": ["PLAN_SAVED"]}, [("url", "INVALID")]),
+    ("createWebhook", {"url": "https://a.example/h", "kinds": []}, [("kinds", "INVALID")]),
+    ("createWebhook", {"url": "https://a.example/h", "kinds": ["EVERYTHING"]}, VALIDATION),
+    ("createWebhook", {"url": "https://a.example/h", "kinds": ["PLAN_SAVED"], "site": "NOPE"}, [("site", "NOT_FOUND")]),
+    ("setWebhookActive", {"id": "garbage", "active": False}, [("id", "NOT_FOUND")]),
+    ("setWebhookActive", {"id": wrong_kind("Site"), "active": True}, [("id", "NOT_FOUND")]),
+    ("deleteWebhook", {"id": wrong_kind("Webhook", 999_999)}, [("id", "NOT_FOUND")]),
+    ("deleteWebhook", {"id": None}, VALIDATION),
 ]
 
 
