@@ -276,7 +276,7 @@ def test_every_example_operation(admin: Client, server: str) -> None:
         ("BACKORDER_CANCELLED", {"code": "LAB-S"}),
     ]
     assert seen[0]["backorder"]["id"] == again["backorder"]["id"]
-    assert seen[2]["backorder"] == {"id": again["backorder"]["id"], "status": "CANCELLED"}
+    assert seen[2]["backorder"] == {"id": again["backorder"]["id"], "status": "CANCELLED", "expectedBy": None}
     assert seen[1]["transfer"] == {"id": second[0]["id"], "status": "REJECTED"}
 
     deliveries = west.op("WebhookDeliveries", id=hook["webhook"]["id"])["node"]
