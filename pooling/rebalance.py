@@ -8,7 +8,7 @@ backorder, lane capacity used).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -64,6 +64,7 @@ def rebalance(
     processes: int | None = None,
     stages: dict[str, float] | None = None,
     proactive: bool = False,
+    solver: Callable[[RegionProblem], RegionPlan] | None = None,
 ) -> Plan:
     """Plan transfers and reorders for the region's open backorders; save them unless `dry_run`.
 
@@ -71,7 +72,8 @@ def rebalance(
     (`pooling.replenish`).
 
     `stages`, when given, receives the seconds spent reading, solving (wall time; `build` and `flow` split the
-    solver's own time, summed over processes) and writing.
+    solver's own time, summed over processes) and writing. `solver` replaces the optimal solve by another rule
+    (`stockpool simulate` plans its nearest-donor baseline, `pooling.solver.baselines.greedy_region`, this way).
     """
     clock = Stopwatch(stages)
     now = now or utcnow()
@@ -84,7 +86,7 @@ def rebalance(
     problem = _read_problem(session, region, scope, PlanMode(mode), now, proactive)
     clock.lap("read")
     try:
-        solved = solve_region(problem, processes=processes)
+        solved = solver(problem) if solver else solve_region(problem, processes=processes)
     except SolverError as error:
         raise PoolingError(ErrorCode.SOLVER_FAILED, f"The planner could not find an optimal plan: {error}.") from error
     clock.lap("solve")

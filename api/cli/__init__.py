@@ -15,7 +15,7 @@ from types import ModuleType
 
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from api.cli import bench, bench_api, check, deliver, forecast, migrate, policies, rebalance, serve, token
+from api.cli import bench, bench_api, check, deliver, forecast, migrate, policies, rebalance, serve, simulate, token
 from api.cli.console import EXIT_FAILED, EXIT_USAGE, quiet_on_closed_pipe
 from models.db import Database, database_url, masked_url
 
@@ -30,6 +30,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     forecast,
     policies,
     deliver,
+    simulate,
 )
 
 
