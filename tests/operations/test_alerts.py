@@ -407,7 +407,7 @@ def test_two_concurrent_transactions_open_one_alert(network: Database, how: str)
         results["first"] = act(s)
         started.set()
         time.sleep(0.5)  # the second transaction is now waiting on this one
-    finished["first"] = time.monotonic()
+        finished["first"] = time.monotonic()  # the moment before this commit: the second cannot finish before it
     thread.join(timeout=30)
     assert finished["second"] >= finished["first"]  # it could not get past the first's uncommitted alert
     assert failures == []
