@@ -21,6 +21,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from api import alert_sweep, background, idempotency, metrics, outage
 from api import body as request_body
 from api.auth import Caller, caller_for
+from api.board import board
 from api.context import Context
 from api.graphiql import GraphQLView, static_files
 from api.graphql.schema import build_schema, schema
@@ -210,6 +211,7 @@ def create_app(
             Route("/livez", livez),
             Route("/readyz", readyz),
             Route("/metrics", scrape),
+            Route("/board", board),  # the web page (api/static/board)
             Mount("/static", app=static_files()),  # GraphiQL's files
         ],
         middleware=[Middleware(Observed), Middleware(BodyTimeout, seconds=body_timeout)],

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket
@@ -231,6 +232,11 @@ class LiveView(GraphQLView):
         super().__init__(schema, graphql_ide=None, subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,))
         self.db = db
         self.hub = hub
+
+    def encode_json(self, data: object) -> str:  # type: ignore[override]
+        """Text frames: the protocol's messages are JSON text, and a browser hands binary frames to graphql-ws as
+        Blobs it cannot parse (Strawberry sends bytes as binary frames). Found by the board's browser tests."""
+        return orjson.dumps(data).decode()
 
     async def get_context(self, request: Any, response: Any) -> Any:
         return LiveContext(self.db, self.hub, request)

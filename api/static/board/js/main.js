@@ -1,0 +1,89 @@
+// The board's entry: sign in with a token (kept in this tab's session storage), learn who it is (`me`), and show
+// the view of its role: the coordinator's (COORDINATOR, or ADMIN for a region it picks) or the site's (SITE).
+
+import { Api, ApiError } from "./api.js";
+import { Live } from "./live.js";
+import { clear, h } from "./ui.js";
+
+const STORED = "stockpool.board.token";
+const ME = `query BoardMe { me { name role region site { code name region } } }`;
+const REGIONS = `query BoardRegions { sites(first: 500) { edges { node { region } } } }`;
+
+const $ = (id) => document.getElementById(id);
+let live = null;
+
+function showSignIn(message = "") {
+  $("sign-in").hidden = false;
+  $("sign-out").hidden = true;
+  $("who").textContent = "";
+  clear($("view"));
+  $("sign-in-error").textContent = message;
+  $("token").focus();
+}
+
+async function enter(token) {
+  const api = new Api(token);
+  let me;
+  try {
+    me = (await api.query(ME)).me;
+  } catch (error) {
+    sessionStorage.removeItem(STORED);
+    const refused = error instanceof ApiError && (error.status === 401 || error.status === 403);
+    showSignIn(refused ? "This token is not valid (unknown or revoked)." : error.message);
+    return;
+  }
+  sessionStorage.setItem(STORED, token);
+  $("sign-in").hidden = true;
+  $("token").value = "";
+  $("sign-out").hidden = false;
+  const where = me.site ? ` · ${me.site.code} ${me.site.name}` : me.region ? ` · region ${me.region}` : "";
+  $("who").textContent = `${me.name} (${me.role.toLowerCase()})${where}`;
+  document.body.dataset.role = me.role;
+
+  live = new Live(token, $("live"));
+  const view = clear($("view"));
+  if (me.role === "SITE") {
+    const site = await import("./site.js");
+    await site.mount(view, { api, me, live, site: me.site.code });
+  } else {
+    const region = me.region || (await chooseRegion(api, view));
+    const coordinator = await import("./coordinator.js");
+    await coordinator.mount(view, { api, me, live, region });
+  }
+  live.start();
+  $("main").focus();
+}
+
+/** An ADMIN coordinates any region: the first one, or the one chosen (kept in the address as ?region=). */
+async function chooseRegion(api, view) {
+  const edges = (await api.query(REGIONS)).sites.edges;
+  const regions = [...new Set(edges.map((e) => e.node.region))].sort();
+  const asked = new URLSearchParams(location.search).get("region");
+  const region = regions.includes(asked) ? asked : regions[0];
+  const select = h(
+    "select",
+    { id: "region", onchange: (e) => (location.search = `?region=${encodeURIComponent(e.target.value)}`) },
+    regions.map((r) => h("option", { value: r, selected: r === region }, r)),
+  );
+  view.append(h("p", { class: "region-choice" }, h("label", { for: "region" }, "Region "), select));
+  return region;
+}
+
+function signOut() {
+  sessionStorage.removeItem(STORED);
+  if (live) live.stop();
+  live = null;
+  delete document.body.dataset.role;
+  showSignIn();
+}
+
+$("sign-in-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const token = $("token").value.trim();
+  if (token) enter(token);
+});
+$("sign-out").addEventListener("click", signOut);
+
+const stored = sessionStorage.getItem(STORED);
+if (stored) enter(stored);
+else showSignIn();
