@@ -1,6 +1,8 @@
 """Test databases: a SQLite file by default, PostgreSQL when STOCKPOOL_TEST_DATABASE_URL says so.
 
-CI runs the whole suite once on each. A PostgreSQL URL that cannot be reached is an error, never a skip.
+CI runs the whole suite once on each. A PostgreSQL URL that cannot be reached is an error, never a skip. A test
+that never asks for the test database (the pure solver, forecasting, files, commands on their own SQLite file) runs
+on the SQLite pass only: the database cannot change its result, and CI time is spent once.
 """
 
 from __future__ import annotations
@@ -17,6 +19,15 @@ from models.db import Database
 
 # The servers the tests start send no webhooks unless a test says so: the webhook tests drive the worker themselves.
 os.environ.setdefault("STOCKPOOL_DELIVER", "0")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if not os.environ.get("STOCKPOOL_TEST_DATABASE_URL"):
+        return
+    once = pytest.mark.skip(reason="uses no test database: runs once, on the SQLite pass")
+    for item in items:
+        if "database_url" not in getattr(item, "fixturenames", ()):
+            item.add_marker(once)
 
 
 def pytest_report_header() -> str:
