@@ -555,12 +555,10 @@ def evaluate_regions(session: Session, regions: Iterable[str], now: datetime | N
     region and the share of them backordered (pooling.kpis' backorder rate) is above the threshold."""
     moment, settings = now or utcnow(), current_settings()
     names = sorted(set(regions))
-    known = set(session.scalars(select(Site.region).distinct().where(Site.region.in_(names))))
+    # A region without orders in the period (or without sites) is absent: its rate is 0, it wants no alert.
+    rates = kpis.backorder_rates(session, names, since=moment - settings.backorder_rate_period)
     wanted: list[Wanted] = []
-    for region in names:
-        if region not in known:
-            continue
-        figures = kpis.kpis(session, region, since=moment - settings.backorder_rate_period)
+    for region, figures in rates.items():
         threshold = settings.backorder_rate_threshold
         if figures.orders_placed >= settings.backorder_rate_min_orders and figures.backorder_rate > threshold:
             wanted.append(

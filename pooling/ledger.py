@@ -55,6 +55,12 @@ def lock_levels(session: Session, pairs: Iterable[Pair]) -> dict[Pair, StockLeve
     wanted = sorted(set(pairs))
     if not wanted:
         return {}
+    if len(wanted) == 1:
+        # One level (an order): lock it if it exists (one statement); create it only when missing. With a single
+        # row there is no order to keep; two creators meet in the INSERT ... ON CONFLICT below.
+        found = _select_for_update(session, wanted)
+        if found:
+            return found
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     session.execute(
@@ -75,9 +81,18 @@ def lock_levels(session: Session, pairs: Iterable[Pair]) -> dict[Pair, StockLeve
         )
         .on_conflict_do_nothing(index_elements=["site_id", "item_id"])
     )
+    return _select_for_update(session, wanted)
+
+
+def _select_for_update(session: Session, wanted: list[Pair]) -> dict[Pair, StockLevel]:
+    if len(wanted) == 1:
+        ((site_id, item_id),) = wanted
+        where = (StockLevel.site_id == site_id) & (StockLevel.item_id == item_id)
+    else:
+        where = tuple_(StockLevel.site_id, StockLevel.item_id).in_(wanted)
     levels = session.scalars(
         select(StockLevel)
-        .where(tuple_(StockLevel.site_id, StockLevel.item_id).in_(wanted))
+        .where(where)
         .order_by(StockLevel.site_id, StockLevel.item_id)
         .with_for_update()
         .execution_options(populate_existing=True)

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 from api.auth import Caller
 from api.graphql.base import pk_of
 from models import Alert, ApiToken, Backorder, Event, Plan, Reorder, Role, Site, StockLevel, Transfer
-from pooling.codes import normal
 from pooling.errors import ErrorCode, PoolingError
 from pooling.limits import check_ids
+from pooling.lookup import find_site
 
 # One row
 
@@ -189,7 +189,7 @@ def visible_plans(caller: Caller) -> ColumnElement[bool]:
 
 def site_in_scope(session: Session, caller: Caller, code: str, field: str = "site") -> Site:
     """The site a caller acts at, by code."""
-    site = session.scalar(select(Site).where(Site.code == normal(code)))
+    site = find_site(session, code)
     if site is None or not may_see_site(caller, site):
         raise PoolingError(ErrorCode.NOT_FOUND, f"No site {code!r}.", field)
     return site
