@@ -80,12 +80,14 @@ def evaluate_rows(session: Session, rows: list[Any]) -> None:
             order_sites.add(row.site_id)
         elif isinstance(row, Plan):
             plan_saved = True
-    alerts.evaluate_levels(session, pairs, now)
-    alerts.evaluate_backorders(session, backorders, now)
-    alerts.evaluate_transfers(session, transfers, now)
-    alerts.evaluate_reorders(session, reorders, now)
-    if order_sites:
-        alerts.evaluate_regions(session, _regions(session, order_sites), now)
+    regions = _regions(session, order_sites) if order_sites else set()
+    with alerts.open_alerts_read_once(session, alerts.subjects(pairs, backorders, transfers, reorders, regions)):
+        alerts.evaluate_levels(session, pairs, now)
+        alerts.evaluate_backorders(session, backorders, now)
+        alerts.evaluate_transfers(session, transfers, now)
+        alerts.evaluate_reorders(session, reorders, now)
+        if regions:
+            alerts.evaluate_regions(session, regions, now)
     if plan_saved:
         alerts.evaluate_open_suggestions(session, now)
 
