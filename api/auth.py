@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from models import ApiToken, Role, Site
-from pooling.access import authenticate
+from pooling.access import live_token
 from pooling.history import Actor
 
 
@@ -42,10 +42,11 @@ def caller_for(session: Session, authorization: str | None) -> Caller | None:
     token = authorization[7:].strip()
     if not token or len(token) > 200:
         return None
-    row: ApiToken | None = authenticate(session, token)
-    if row is None:
+    # The token and its site (a SITE token's) in one query.
+    found = session.execute(live_token(token).add_columns(Site).outerjoin(Site, Site.id == ApiToken.site_id)).first()
+    if found is None:
         return None
-    site = session.get(Site, row.site_id) if row.site_id else None
+    row, site = found
     return Caller(
         token_id=row.id,
         name=row.name,

@@ -11,7 +11,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import Session
 
 from models import ApiToken, Role, Site, utcnow
@@ -94,9 +94,12 @@ def authenticate(session: Session, token: str) -> ApiToken | None:
     """The live token row for a presented token; None when it is unknown or revoked."""
     if not token:
         return None
-    return session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
-    )
+    return session.scalar(live_token(token))
+
+
+def live_token(token: str) -> Select[ApiToken]:
+    """The query for the live token row of a presented token (callers may join what they need to it)."""
+    return select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
 
 
 def use_is_due(last_used_at: datetime | None, now: datetime | None = None) -> bool:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from models import Backorder, Forecast, Order, Plan, Reorder, Site, StockLevel, Transfer, utcnow
 
@@ -79,12 +80,28 @@ def evaluate_rows(session: Session, rows: list[Any]) -> None:
             order_sites.add(row.site_id)
         elif isinstance(row, Plan):
             plan_saved = True
-    alerts.evaluate_levels(session, pairs, now)
-    alerts.evaluate_backorders(session, backorders, now)
-    alerts.evaluate_transfers(session, transfers, now)
-    alerts.evaluate_reorders(session, reorders, now)
-    if order_sites:
-        regions = session.scalars(select(Site.region).distinct().where(Site.id.in_(order_sites)))
-        alerts.evaluate_regions(session, list(regions), now)
+    regions = _regions(session, order_sites) if order_sites else set()
+    with alerts.open_alerts_read_once(session, alerts.subjects(pairs, backorders, transfers, reorders, regions)):
+        alerts.evaluate_levels(session, pairs, now)
+        alerts.evaluate_backorders(session, backorders, now)
+        alerts.evaluate_transfers(session, transfers, now)
+        alerts.evaluate_reorders(session, reorders, now)
+        if regions:
+            alerts.evaluate_regions(session, regions, now)
     if plan_saved:
         alerts.evaluate_open_suggestions(session, now)
+
+
+def _regions(session: Session, site_ids: set[int]) -> set[str]:
+    """The regions of these sites: from the sites the transaction already loaded (the order's), the rest by query."""
+    regions: set[str] = set()
+    missing: list[int] = []
+    for site_id in site_ids:
+        site = session.identity_map.get(identity_key(Site, site_id))
+        if site is not None and not inspect(site).expired:
+            regions.add(site.region)
+        else:
+            missing.append(site_id)
+    if missing:
+        regions.update(session.scalars(select(Site.region).distinct().where(Site.id.in_(missing))))
+    return regions

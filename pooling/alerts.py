@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -286,6 +287,11 @@ def _reconcile(
     subjects = sorted(set(subjects))
     wanted_by_key = {w.open_key: w for w in wanted}
     open_by_key: dict[str, int] = {}
+    read: dict[str, list[tuple[AlertKind, int, str]]] | None = session.info.get(_OPEN)
+    if read is not None and all(subject in read for subject in subjects):
+        for subject in subjects:  # read once for every rule (`open_alerts_read_once`), used once: it changes now
+            open_by_key.update((key, pk) for kind, pk, key in read.pop(subject) if kind in kinds)
+        subjects = []
     for chunk in _chunks(subjects):
         open_by_key.update(
             (key, pk)
@@ -300,6 +306,46 @@ def _reconcile(
     missing = [wanted_by_key[key] for key in sorted(wanted_by_key) if key not in open_by_key]
     for chunk in _chunks(missing, 200):
         _raise_many(session, chunk, now)
+
+
+_OPEN = "stockpool.alerts.open"  # session.info: subject -> its open alerts (kind, id, open key), read in advance
+
+
+@contextmanager
+def open_alerts_read_once(session: Session, subjects: Iterable[str]) -> Iterator[None]:
+    """Inside: the rules find the open alerts of these subjects read in one query for all of them (instead of one
+    query per rule); a subject's are used by the first rule that reconciles it, later ones read afresh."""
+    read: dict[str, list[tuple[AlertKind, int, str]]] = {subject: [] for subject in subjects}
+    for chunk in _chunks(sorted(read)):
+        for pk, key, subject, kind in session.execute(
+            select(Alert.id, Alert.open_key, Alert.subject, Alert.kind).where(
+                Alert.subject.in_(chunk), Alert.closed_at.is_(None)
+            )
+        ):
+            if key is not None:
+                read[subject].append((AlertKind(kind), pk, key))
+    session.info[_OPEN] = read
+    try:
+        yield
+    finally:
+        session.info.pop(_OPEN, None)
+
+
+def subjects(
+    pairs: Iterable[Pair] = (),
+    backorders: Iterable[int] = (),
+    transfers: Iterable[int] = (),
+    reorders: Iterable[int] = (),
+    regions: Iterable[str] = (),
+) -> list[str]:
+    """The alert subjects of these records, as the rules below name them."""
+    return [
+        *(level_subject(*pair) for pair in pairs),
+        *(f"backorder:{pk}" for pk in backorders),
+        *(f"transfer:{pk}" for pk in transfers),
+        *(f"reorder:{pk}" for pk in reorders),
+        *(f"region:{region}" for region in regions),
+    ]
 
 
 def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[list[Any]]:
@@ -391,7 +437,7 @@ def _evaluate_levels(session: Session, pairs: list[Pair], now: datetime) -> None
                     **common,
                 )
             )
-    _reconcile(session, LEVEL_KINDS, [level_subject(*p) for p in pairs], wanted, now)
+    _reconcile(session, LEVEL_KINDS, subjects(pairs=pairs), wanted, now)
 
 
 def evaluate_backorders(session: Session, ids: Iterable[int], now: datetime | None = None) -> None:
@@ -423,7 +469,7 @@ def evaluate_backorders(session: Session, ids: Iterable[int], now: datetime | No
             )
             if bo.open > 0
         ]
-        _reconcile(session, BACKORDER_KINDS, [f"backorder:{pk}" for pk in chunk], wanted, moment)
+        _reconcile(session, BACKORDER_KINDS, subjects(backorders=chunk), wanted, moment)
 
 
 def _hours(delta: timedelta) -> str:
@@ -500,7 +546,7 @@ def evaluate_transfers(session: Session, ids: Iterable[int], now: datetime | Non
                         **common,
                     )
                 )
-        _reconcile(session, TRANSFER_KINDS, [f"transfer:{pk}" for pk in chunk], wanted, moment)
+        _reconcile(session, TRANSFER_KINDS, subjects(transfers=chunk), wanted, moment)
 
 
 def evaluate_reorders(session: Session, ids: Iterable[int], now: datetime | None = None) -> None:
@@ -547,7 +593,7 @@ def evaluate_reorders(session: Session, ids: Iterable[int], now: datetime | None
                         **common,
                     )
                 )
-        _reconcile(session, REORDER_KINDS, [f"reorder:{pk}" for pk in chunk], wanted, moment)
+        _reconcile(session, REORDER_KINDS, subjects(reorders=chunk), wanted, moment)
 
 
 def evaluate_regions(session: Session, regions: Iterable[str], now: datetime | None = None) -> None:
@@ -555,12 +601,10 @@ def evaluate_regions(session: Session, regions: Iterable[str], now: datetime | N
     region and the share of them backordered (pooling.kpis' backorder rate) is above the threshold."""
     moment, settings = now or utcnow(), current_settings()
     names = sorted(set(regions))
-    known = set(session.scalars(select(Site.region).distinct().where(Site.region.in_(names))))
+    # A region without orders in the period (or without sites) is absent: its rate is 0, it wants no alert.
+    rates = kpis.backorder_rates(session, names, since=moment - settings.backorder_rate_period)
     wanted: list[Wanted] = []
-    for region in names:
-        if region not in known:
-            continue
-        figures = kpis.kpis(session, region, since=moment - settings.backorder_rate_period)
+    for region, figures in rates.items():
         threshold = settings.backorder_rate_threshold
         if figures.orders_placed >= settings.backorder_rate_min_orders and figures.backorder_rate > threshold:
             wanted.append(
@@ -574,7 +618,7 @@ def evaluate_regions(session: Session, regions: Iterable[str], now: datetime | N
                     data={"backorderRate": figures.backorder_rate, "ordersPlaced": figures.orders_placed},
                 )
             )
-    _reconcile(session, REGION_KINDS, [f"region:{r}" for r in names], wanted, moment)
+    _reconcile(session, REGION_KINDS, subjects(regions=names), wanted, moment)
 
 
 # The sweep: what time alone starts or ends

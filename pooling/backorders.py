@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import case, select
+from sqlalchemy import case, select, tuple_
 from sqlalchemy.orm import Session, object_session
 
 from models import Backorder, BackorderStatus, EventKind, MovementReason, Priority, StockLevel, utcnow
 from pooling import events
 from pooling.history import Kind, record
-from pooling.ledger import move
+from pooling.ledger import Pair, move
 
 WAITING = (BackorderStatus.OPEN, BackorderStatus.PARTIALLY_COVERED, BackorderStatus.COVERED)
 HAS_OPEN = (BackorderStatus.OPEN, BackorderStatus.PARTIALLY_COVERED)
@@ -56,15 +56,17 @@ def surplus(level: StockLevel, waiting: bool) -> int:
 SPARE = StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock
 
 
-def is_waiting(session: Session, site_id: int, item_id: int) -> bool:
-    return (
-        session.scalar(
-            select(Backorder.id)
-            .where(Backorder.site_id == site_id, Backorder.item_id == item_id, Backorder.status.in_(WAITING))
-            .limit(1)
-        )
-        is not None
+def waiting(session: Session, pairs: Iterable[Pair]) -> set[Pair]:
+    """The pairs whose site waits for the item (an unfulfilled, uncancelled backorder): they have no surplus."""
+    wanted = list(set(pairs))
+    if not wanted:
+        return set()
+    rows = session.execute(
+        select(Backorder.site_id, Backorder.item_id)
+        .distinct()
+        .where(tuple_(Backorder.site_id, Backorder.item_id).in_(wanted), Backorder.status.in_(WAITING))
     )
+    return {(s, i) for s, i in rows}
 
 
 def cover(backorder: Backorder, quantity: int, actor: str | None = None) -> None:

@@ -22,7 +22,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import event as orm_events
+from sqlalchemy.orm import Session, SessionTransaction
 
 from models import Backorder, Plan, Reorder, Transfer, utcnow
 from models.db import Database
@@ -67,10 +68,21 @@ def record(
         to_region=to_region,
     )
     session.add(event)
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
+    if not session.info.get(_NOTIFIED) and session.get_bind().dialect.name == "postgresql":
+        # PostgreSQL delivers one NOTIFY per channel and payload per transaction however often it is queued, so
+        # one is queued per transaction (or savepoint: a rolled-back savepoint takes its NOTIFY with it).
+        session.connection().execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})  # no autoflush
+        session.info[_NOTIFIED] = True
     return event
+
+
+_NOTIFIED = "stockpool.events.notified"
+
+
+@orm_events.listens_for(Session, "after_transaction_end")
+def _notify_again(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None or transaction.nested:  # not a flush's own subtransaction
+        session.info.pop(_NOTIFIED, None)
 
 
 def about_backorder(session: Session, backorder: Backorder, kind: EventKind, **data: Any) -> Event:

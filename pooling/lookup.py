@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from models import Base, Item, Site
 from pooling.codes import normal
@@ -14,8 +14,34 @@ from pooling.errors import Ref, not_found
 Record = TypeVar("Record", bound=Base)
 
 
+_SITES = "stockpool.lookup.sites"  # session.info: code -> Site found in the current transaction
+
+
+def find_site(session: Session, code: str) -> Site | None:
+    """The site with this code, or None. A site found earlier in the same transaction is reused (a request that
+    checks the caller's scope and then acts at the site looks it up once), as long as it is still loaded and
+    still has that code."""
+    code = normal(code)
+    known: dict[str, Site] = session.info.setdefault(_SITES, {})
+    site = known.get(code)
+    if site is not None:
+        state = inspect(site)
+        if state.persistent and not state.expired and site.code == code:
+            return site
+    site = session.scalar(select(Site).where(Site.code == code))
+    if site is not None:
+        known[code] = site
+    return site
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_sites(session: Session, transaction: SessionTransaction, *_: Any) -> None:
+    if transaction.parent is None or transaction.nested:  # not a flush's own subtransaction
+        session.info.pop(_SITES, None)
+
+
 def site_by_code(session: Session, code: str, field: str = "site") -> Site:
-    site = session.scalar(select(Site).where(Site.code == normal(code)))
+    site = find_site(session, code)
     if site is None:
         raise not_found("site", repr(code), field)
     return site

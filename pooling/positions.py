@@ -7,23 +7,12 @@ from collections.abc import Iterable
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
-from models import Backorder, Reorder, ReorderStatus, Transfer
-from pooling.backorders import WAITING
+from models import Reorder, ReorderStatus, Transfer
+from pooling.backorders import waiting
 from pooling.ledger import Pair
 from pooling.transfers import COMMITTED
 
-
-def waiting(session: Session, pairs: Iterable[Pair]) -> set[Pair]:
-    """The pairs whose site waits for the item (an unfulfilled, uncancelled backorder): they have no surplus."""
-    wanted = list(set(pairs))
-    if not wanted:
-        return set()
-    rows = session.execute(
-        select(Backorder.site_id, Backorder.item_id)
-        .distinct()
-        .where(tuple_(Backorder.site_id, Backorder.item_id).in_(wanted), Backorder.status.in_(WAITING))
-    )
-    return {(s, i) for s, i in rows}
+__all__ = ["incoming", "waiting"]  # waiting: pooling.backorders, beside the rule it reads
 
 
 def incoming(session: Session, pairs: Iterable[Pair]) -> dict[Pair, int]:

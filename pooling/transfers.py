@@ -10,11 +10,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
-from models import EventKind, Lane, MovementReason, StockLevel, Transfer, TransferStatus, utcnow
+from models import (
+    EventKind,
+    Lane,
+    MovementReason,
+    Site,
+    StockLevel,
+    Transfer,
+    TransferAllocation,
+    TransferStatus,
+    utcnow,
+)
 from pooling import events
-from pooling.backorders import arrive, cover, fill_from_shelf, is_waiting, surplus, uncover
+from pooling.backorders import arrive, cover, fill_from_shelf, surplus, uncover, waiting
 from pooling.errors import ErrorCode, PoolingError, Ref, expect_status
 from pooling.history import Kind, record
 from pooling.ledger import Pair, check_received, lock_with_levels, move
@@ -32,6 +44,10 @@ def _locked(session: Session, ids: Sequence[int]) -> tuple[list[Transfer], dict[
 def approve_transfers(session: Session, ids: Sequence[int], actor: str | None = None) -> list[Transfer]:
     """Approve all of them or none, checked against the stock, backorders and lanes as they are now."""
     transfers, levels = _locked(session, ids)
+    neighbours = _load_neighbours(session, transfers)  # held: the session keeps rows only while referenced
+    # Covering backorders keeps them waiting (OPEN, PARTIALLY_COVERED, COVERED), so which donors wait is the same
+    # before the first approval and after the last: read once for all of them.
+    donors_waiting = waiting(session, [(t.from_site_id, t.item_id) for t in transfers])
     for transfer in transfers:
         expect_status(transfer, TransferStatus.SUGGESTED, "approved", "ids")
         _check_lane(session, transfer)
@@ -50,7 +66,7 @@ def approve_transfers(session: Session, ids: Sequence[int], actor: str | None = 
                     status=backorder.status.lower().replace("_", " "),
                 )
         donor = levels[(transfer.from_site_id, transfer.item_id)]
-        spare = surplus(donor, is_waiting(session, transfer.from_site_id, transfer.item_id))
+        spare = surplus(donor, (transfer.from_site_id, transfer.item_id) in donors_waiting)
         if spare < transfer.quantity:
             raise PoolingError(
                 ErrorCode.INSUFFICIENT_STOCK,
@@ -69,8 +85,38 @@ def approve_transfers(session: Session, ids: Sequence[int], actor: str | None = 
         transfer.approved_at = utcnow()
         record(session, Kind.TRANSFER, transfer.id, actor, "APPROVED")
         events.about_transfer(session, transfer, EventKind.TRANSFER_APPROVED)
-        session.flush()
+    session.flush()  # one unit of work for all of them: the updates and the inserts go in batches
+    del neighbours
     return transfers
+
+
+def _load_neighbours(session: Session, transfers: Sequence[Transfer]) -> list[object]:
+    """What checking and approving the transfers reads, in three queries whatever their number (instead of one per
+    transfer and relationship): their lanes and sites (into the session, where `get` and the relationships find
+    them) and their allocations with the backorders they serve."""
+    loaded: list[object] = []
+    lanes = _missing(session, Lane, {t.lane_id for t in transfers})
+    if lanes:
+        loaded += session.scalars(select(Lane).where(Lane.id.in_(lanes))).all()
+    sites = _missing(session, Site, {pk for t in transfers for pk in (t.from_site_id, t.to_site_id)})
+    if sites:
+        loaded += session.scalars(select(Site).where(Site.id.in_(sites))).all()
+    allocations: dict[int, list[TransferAllocation]] = {t.id: [] for t in transfers}
+    for allocation in session.scalars(
+        select(TransferAllocation)
+        .where(TransferAllocation.transfer_id.in_(list(allocations)))
+        .options(joinedload(TransferAllocation.backorder))
+        .order_by(TransferAllocation.id)
+    ):
+        allocations[allocation.transfer_id].append(allocation)
+    for transfer in transfers:
+        set_committed_value(transfer, "allocations", allocations[transfer.id])
+    return loaded
+
+
+def _missing(session: Session, model: type[Lane] | type[Site], ids: set[int]) -> list[int]:
+    """The ids of rows the session has not loaded."""
+    return [pk for pk in ids if identity_key(model, pk) not in session.identity_map]
 
 
 def _check_lane(session: Session, transfer: Transfer) -> None:

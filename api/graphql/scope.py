@@ -17,13 +17,14 @@ from typing import Protocol, TypeVar
 import strawberry
 from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from api.auth import Caller
 from api.graphql.base import pk_of
 from models import Alert, ApiToken, Backorder, Event, Plan, Reorder, Role, Site, StockLevel, Transfer
-from pooling.codes import normal
 from pooling.errors import ErrorCode, PoolingError
 from pooling.limits import check_ids
+from pooling.lookup import find_site
 
 # One row
 
@@ -189,7 +190,7 @@ def visible_plans(caller: Caller) -> ColumnElement[bool]:
 
 def site_in_scope(session: Session, caller: Caller, code: str, field: str = "site") -> Site:
     """The site a caller acts at, by code."""
-    site = session.scalar(select(Site).where(Site.code == normal(code)))
+    site = find_site(session, code)
     if site is None or not may_see_site(caller, site):
         raise PoolingError(ErrorCode.NOT_FOUND, f"No site {code!r}.", field)
     return site
@@ -227,13 +228,32 @@ def _in_scope(
     field: str,
 ) -> list[Record]:
     check_ids(ids, field)
-    kind, found = model.__name__, []
+    kind, pks, refused = model.__name__, [], None
     for value in ids:
-        row = session.get(model, pk_of(value, kind, field))
+        try:
+            pks.append(pk_of(value, kind, field))
+        except PoolingError as error:
+            refused = error  # answered after the ids before it, as when they were checked one by one
+            break
+    # The records and the sites that decide their scope, two queries whatever the number of ids.
+    rows = {row.id: row for row in session.scalars(select(model).where(model.id.in_(pks)))} if pks else {}
+    site_ids = {getattr(row, name) for row in rows.values() for name in _SITE_COLUMNS if hasattr(row, name)}
+    missing = [pk for pk in site_ids if identity_key(Site, pk) not in session.identity_map]
+    # Held while `may_see` reads them (the session keeps rows only while something refers to them).
+    sites = session.scalars(select(Site).where(Site.id.in_(missing))).all() if missing else []
+    found = []
+    for value, pk in zip(ids, pks, strict=False):
+        row = rows.get(pk)
         if row is None or not may_see(caller, row):
             raise PoolingError(ErrorCode.NOT_FOUND, f"No {kind.lower()} with id {value!r}.", field)
         found.append(row)
+    del sites
+    if refused is not None:
+        raise refused
     return found
+
+
+_SITE_COLUMNS = ("site_id", "from_site_id", "to_site_id")
 
 
 def figures_scope(caller: Caller, region: str | None) -> str | None:

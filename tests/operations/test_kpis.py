@@ -223,3 +223,36 @@ def test_a_period_that_is_no_period_is_refused(
     with pytest.raises(PoolingError) as refused:
         figures(db, None, since, until)
     assert (refused.value.code, refused.value.field, refused.value.message) == (ErrorCode.INVALID, field, message)
+
+
+def test_the_alert_rules_backorder_rates_are_the_scorecards_own(db: Database) -> None:
+    """`backorder_rates` (what BACKORDER_RATE_HIGH reads on every order) gives, per region, the scorecard's orders
+    placed, orders backordered and backorder rate over the same period; regions without orders are absent."""
+    from pooling.kpis import backorder_rates
+
+    build_network(db, {"A": "west", "B": "west", "E": "east", "Q": "quiet"}, {"RGT": "40.00", "BLT": "3.00"})
+    receive(db, "A", "RGT", 5)
+    receive(db, "E", "BLT", 2)
+    with db.transaction() as s:
+        for site, sku, quantity in [
+            ("A", "RGT", 2),
+            ("A", "RGT", 4),
+            ("B", "RGT", 1),
+            ("E", "BLT", 1),
+            ("E", "BLT", 3),
+        ]:
+            orders.place_order(s, site, sku, quantity)
+        old = orders.place_order(s, "B", "BLT", 7).order.id
+        s.execute(update(Order).where(Order.id == old).values(created_at=JAN))  # before the period
+    since = FEB
+    with db.reading() as s:
+        rates = backorder_rates(s, ["west", "east", "quiet", "nowhere"], since)
+    assert sorted(rates) == ["east", "west"]
+    for region, found in rates.items():
+        expected = figures(db, region, since=since)
+        assert (found.orders_placed, found.orders_backordered, found.backorder_rate) == (
+            expected.orders_placed,
+            expected.orders_backordered,
+            expected.backorder_rate,
+        )
+    assert (rates["west"].orders_placed, rates["east"].orders_placed) == (3, 2)  # the January order is outside
