@@ -18,7 +18,7 @@ from pooling import forecasts
 from pooling.audit import audit
 from pooling.demo import DemoTokens
 from tests.api.conftest import Client
-from tests.board.conftest import PHONE, Boards
+from tests.board.conftest import ARTEFACTS, PHONE, Boards
 
 PLAN = """mutation Plan($region: String!) {
   rebalance(input: {region: $region, dryRun: false}) {
@@ -198,3 +198,5 @@ def test_the_site_view_shows_stored_forecasts_and_fits_a_phone(
     expect(desktop.get_by_role("region", name="What is coming").get_by_role("button")).not_to_have_count(0)
     no_page_overflow(desktop)
     shoot(desktop, "desktop")
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    desktop.screenshot(path=str(ARTEFACTS / "site-view-1280x800.png"))  # the first screen (README's docs/board.png)

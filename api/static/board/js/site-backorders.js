@@ -44,7 +44,13 @@ export class BackordersPart extends Part {
       columns: [
         { title: "Item", value: (b) => `${b.item.sku} ${b.item.name}`, cell: (b) => itemCell(b.item) },
         { title: "Reference", value: (b) => b.reference ?? "" },
-        { title: "Open", value: (b) => b.open, text: (b) => `${b.open} of ${b.quantity}`, number: true },
+        {
+          title: "Waiting",
+          value: (b) => b.quantity - b.fulfilled,
+          text: (b) => `${b.quantity - b.fulfilled} of ${b.quantity}`,
+          number: true,
+        },
+        { title: "Not covered", value: (b) => b.open, number: true },
         {
           title: "Priority",
           value: (b) => b.priority,
@@ -60,7 +66,7 @@ export class BackordersPart extends Part {
             h(
               "span",
               {},
-              b.expectedBy ? when(b.expectedBy) : b.covered < b.open ? "not fully covered" : "—",
+              b.expectedBy ? when(b.expectedBy) : b.open > 0 ? "not fully covered" : "—",
               late(b) ? [" ", badge("late", "bad")] : null,
             ),
         },
