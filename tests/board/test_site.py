@@ -12,9 +12,10 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
 from api.graphql.base import pk_of
-from models import Forecast, Item, Movement, MovementReason, Site
+from models import Forecast, Item, Movement, MovementReason, Role, Site
 from models.db import Database
 from pooling import forecasts
+from pooling.access import create_token
 from pooling.audit import audit
 from pooling.demo import DemoTokens
 from tests.api.conftest import Client
@@ -200,3 +201,41 @@ def test_the_site_view_shows_stored_forecasts_and_fits_a_phone(
     shoot(desktop, "desktop")
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     desktop.screenshot(path=str(ARTEFACTS / "site-view-1280x800.png"))  # the first screen (README's docs/board.png)
+
+
+REORDERS = """mutation Plan($region: String!) {
+  rebalance(input: {region: $region, dryRun: false}) {
+    plan { reorders { id quantity site { code } item { sku } } }
+    errors { message }
+  }
+}"""
+ORDER = """mutation O($ids: [ID!]!) {
+  approveReorders(input: {ids: $ids}) { reorders { status } errors { message } }
+}"""
+REORDER = """query R($id: ID!) { node(id: $id) { ... on Reorder { status quantityReceived } } }"""
+
+
+def test_a_site_receives_an_ordered_reorder(boards: Boards, board_server: str, db: Database, demo: DemoTokens) -> None:
+    coordinator = Client(board_server, demo.coordinator)
+    plan = coordinator.gql(REORDERS, {"region": demo.region})["rebalance"]["plan"]
+    assert plan["reorders"], "the demo's plan buys something"
+    reorder = max(plan["reorders"], key=lambda r: (r["quantity"], r["id"]))
+    ordered = coordinator.gql(ORDER, {"ids": [reorder["id"]]})["approveReorders"]
+    assert ordered["errors"] == [] and ordered["reorders"][0]["status"] == "ORDERED"
+    site, sku, quantity = reorder["site"]["code"], reorder["item"]["sku"], reorder["quantity"]
+    with db.transaction() as s:
+        _, token = create_token(s, f"{site} bench", Role.SITE, site=site)
+
+    page = boards.open(token)
+    coming = page.get_by_role("region", name="What is coming")
+    coming.get_by_role("button", name=f"Receive {quantity} {sku} from the supplier").click()
+    expect(page.locator("#toast")).to_contain_text(f"Received {quantity} of {quantity} {sku} from the supplier.")
+    expect(coming.get_by_role("button", name=f"Receive {quantity} {sku} from the supplier")).to_have_count(0)
+
+    done = coordinator.gql(REORDER, {"id": reorder["id"]})["node"]
+    assert (done["status"], done["quantityReceived"]) == ("RECEIVED", quantity)
+    pk = pk_of(reorder["id"], "Reorder", "id")
+    with db.transaction() as s:
+        moves = s.execute(select(Movement.reason, Movement.quantity).where(Movement.reorder_id == pk)).all()
+        assert [tuple(m) for m in moves] == [(MovementReason.PURCHASE_RECEIPT, quantity)]
+        assert audit(s) == []
