@@ -145,6 +145,10 @@ def test_the_receiver_receives_with_one_unit_lost_and_the_ledger_agrees(
 
     received = coming.get_by_label(f"Quantity received, {quantity} {sku} from {sender}")
     expect(received).to_have_value(str(quantity))  # the default: all of it
+    received.fill(str(quantity + 1))  # more than was sent: refused beside the row, nothing sent
+    receive.click()
+    expect(coming.get_by_role("alert")).to_contain_text(f"from 0 to {quantity}")
+    assert admin.gql(TRANSFER, {"id": transfer["id"]})["node"]["status"] == "SHIPPED"
     received.fill(str(quantity - 1))
     expect(coming).to_contain_text("1 lost")
     shoot(page, "receiving")

@@ -162,6 +162,7 @@ export class ComingPart extends Part {
         if (payload.errors.length) {
           this.table.setMessage(row.key, errorText(payload.errors));
           announce(`Not received: ${errorText(payload.errors)}`, "error");
+          this.changed(["coming"]);
           return;
         }
       } catch (error) {

@@ -72,8 +72,11 @@ export class ShipPart extends Part {
       try {
         const payload = (await this.api.mutate(SHIP, { input: { id: transfer.id } }, key)).shipTransfer;
         if (payload.errors.length) {
+          // Refused (cancelled or shipped meanwhile, say): said beside the row, which a reload keeps while the
+          // transfer still waits here and drops once it does not.
           this.table.setMessage(transfer.id, errorText(payload.errors));
           announce(`Not shipped: ${errorText(payload.errors)}`, "error");
+          this.changed(["ship"]);
           return;
         }
         announce(`Shipped ${what}.`);
