@@ -153,7 +153,9 @@ def test_a_coordinator_dry_runs_saves_the_plan_approves_and_rejects(
     map_rows = watcher.locator("#map tbody tr")
     for t in (first, second):
         expect(
-            map_rows.filter(has_text=t["fromSite"]["code"]).filter(has_text=t["item"]["sku"]).filter(has_text="approved")
+            map_rows.filter(has_text=t["fromSite"]["code"])
+            .filter(has_text=t["item"]["sku"])
+            .filter(has_text="approved")
         ).not_to_have_count(0)
     expect(watcher.locator("#plan tbody input[type=checkbox]")).to_have_count(len(left))
     shoot(watcher, "live")

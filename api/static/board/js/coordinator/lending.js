@@ -1,6 +1,6 @@
 // Each site's lending balance: units and value lent and borrowed through received transfers, since the period's
 // start: `lending(region, since)`.
-import { section, money } from "../ui.js";
+import { h, section, money } from "../ui.js";
 import { Table } from "../table.js";
 import { since } from "./kpis.js";
 
@@ -23,7 +23,12 @@ export class LendingBalance {
       key: (row) => row.site.code,
       empty: "No site.",
       columns: [
-        { title: "Site", value: (r) => r.site.code, text: (r) => `${r.site.code} ${r.site.name}` },
+        {
+          title: "Site",
+          value: (r) => r.site.code,
+          text: (r) => `${r.site.code} ${r.site.name}`,
+          cell: (r) => h("abbr", { title: r.site.name }, r.site.code),
+        },
         { title: "Units lent", value: (r) => r.unitsLent, number: true },
         { title: "Units borrowed", value: (r) => r.unitsBorrowed, number: true },
         { title: "Value lent", value: (r) => Number(r.valueLent), text: (r) => money(r.valueLent), number: true },
