@@ -161,7 +161,9 @@ def test_a_coordinator_dry_runs_saves_the_plan_approves_and_rejects(
     shoot(watcher, "live")
 
 
-def test_a_refused_approval_is_shown_beside_its_row_and_changes_nothing(boards: Boards, demo: DemoTokens) -> None:
+def test_a_refused_approval_is_shown_beside_its_row_and_changes_nothing(
+    boards: Boards, demo: DemoTokens, shoot: Callable[[Page, str], Path]
+) -> None:
     api = Client(boards.base, demo.coordinator)
     admin = Client(boards.base, demo.admin)
     save_plan(api, demo.region)
@@ -192,6 +194,7 @@ def test_a_refused_approval_is_shown_beside_its_row_and_changes_nothing(boards: 
     assert transfer(api, fine["id"])["status"] == "SUGGESTED"
     assert api.gql(LEVEL, where)["stockLevels"]["edges"][0]["node"] == before
     expect(page.get_by_label(label(fine), exact=True)).to_be_checked()  # the selection is kept, to retry without it
+    shoot(page, "refused")
 
 
 def test_the_view_fits_a_phone_and_works_with_the_keyboard(
@@ -199,7 +202,8 @@ def test_the_view_fits_a_phone_and_works_with_the_keyboard(
 ) -> None:
     api = Client(boards.base, demo.coordinator)
     save_plan(api, demo.region)
-    count = len(suggestions(api, demo.region))
+    saved = suggestions(api, demo.region)
+    count = len(saved)
     desktop = boards.open(demo.coordinator)
     expect(desktop.locator("#plan tbody input[type=checkbox]")).to_have_count(count)
     expect(desktop.locator("#map svg path.arrow")).not_to_have_count(0)
@@ -232,6 +236,17 @@ def test_the_view_fits_a_phone_and_works_with_the_keyboard(
             break
     missing = [w for w in wanted if not any(w in r for r in reached)]
     assert missing == [], f"not reached with Tab: {missing} (reached {reached})"
+    # "Select all" selects the rows that match the filter (here: one item's suggestions), and only those.
+    sku = max(saved, key=lambda t: t["quantity"])["item"]["sku"]
+    matching = [t for t in saved if t["item"]["sku"] == sku]
+    desktop.get_by_label("Filter suggestions").fill(sku)
+    expect(desktop.locator("#plan tbody input[type=checkbox]")).to_have_count(len(matching))
+    desktop.locator("#plan").get_by_role("button", name="Select all").click()
+    expect(desktop.get_by_role("button", name=f"Approve {len(matching)} selected")).to_be_visible()
+    for t in matching:
+        expect(desktop.get_by_label(label(t), exact=True)).to_be_checked()
+    desktop.locator("#plan").get_by_role("button", name="Clear selection").click()
+    desktop.get_by_label("Filter suggestions").fill("")
     # Selecting with the keyboard: Space on a focused checkbox, then the button names the count.
     desktop.locator("#plan tbody input[type=checkbox]").first.focus()
     desktop.keyboard.press("Space")
