@@ -33,6 +33,14 @@ REBALANCE = """mutation($input: RebalanceInput!) {
   }
 }"""
 
+REORDERS = """query($region: String!) {
+  reorders(region: $region, status: [SUGGESTED], first: 500) {
+    edges { node { id quantity item { sku } site { code } } }
+  }
+}"""
+
+NODE_REORDER = "query($id: ID!) { node(id: $id) { ... on Reorder { status } } }"
+
 LEVEL = """query($site: String!, $sku: String!) {
   stockLevels(site: $site, sku: $sku) { edges { node { onHand reserved available } } }
 }"""
@@ -146,6 +154,18 @@ def test_a_coordinator_dry_runs_saves_the_plan_approves_and_rejects(
     left = suggestions(api, demo.region)
     assert {t["id"] for t in left} == {t["id"] for t in saved} - {first["id"], second["id"], third["id"]}
     expect(plan.locator("tbody input[type=checkbox]")).to_have_count(len(left))
+
+    # The plan's reorder, approved in "Reorders to approve": ordered from the supplier.
+    waiting = [e["node"] for e in api.gql(REORDERS, {"region": demo.region})["reorders"]["edges"]]
+    assert waiting, "the saved plan has no reorder"
+    reorder = waiting[0]
+    reorders = page.locator("#reorders")
+    name = f"Select reorder of {reorder['quantity']} {reorder['item']['sku']} for {reorder['site']['code']}"
+    reorders.get_by_label(name, exact=True).first.check()
+    reorders.get_by_role("button", name="Approve 1 selected").click()
+    expect(page.get_by_role("status").filter(has_text="Approved 1 reorder")).to_be_visible()
+    assert api.gql(NODE_REORDER, {"id": reorder["id"]})["node"]["status"] == "ORDERED"
+    expect(reorders.locator("tbody input[type=checkbox]")).to_have_count(len(waiting) - 1)
 
     # Live: the second browser, never reloaded, lost the decided rows and shows the approved ones on its map.
     for t in (first, second, third):

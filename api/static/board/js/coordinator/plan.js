@@ -174,6 +174,12 @@ export class PlanPanel {
     ]);
     this.suggestions = suggestions;
     const current = plans.plans.edges.map((e) => e.node).find((p) => p.status === "CURRENT");
+    if (this.diffAgainst !== undefined && this.diffAgainst !== (current?.id ?? null)) {
+      // Another plan was saved since the dry run: its comparison no longer holds.
+      clear(this.diff).append(h("p", { class: "muted" }, "A new plan was saved since the dry run: run it again to compare."));
+      this.diffAgainst = undefined;
+    }
+    this.currentId = current?.id ?? null;
     this.status.textContent = current
       ? `Current plan saved ${when(current.createdAt)} (${words(current.mode)}).`
       : "No plan is current: run a dry run, then save the plan.";
@@ -203,6 +209,7 @@ export class PlanPanel {
   }
 
   showDiff(plan, changes) {
+    this.diffAgainst = this.currentId;
     const s = plan.summary;
     const table = new Table({
       caption: "What the dry run changes against the current plan's open suggestions (nothing is saved)",
@@ -243,6 +250,7 @@ export class PlanPanel {
           return;
         }
         clear(this.diff);
+        this.diffAgainst = undefined;
         announce(
           `Plan saved: ${rebalance.plan.transfers.length} suggested transfers, ${rebalance.plan.reorders.length} reorders.`,
         );
