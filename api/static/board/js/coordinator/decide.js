@@ -86,7 +86,8 @@ export class Decisions {
       const left = new Set(ids);
       this.table.select(this.table.selected().map((row) => this.table.key(row)).filter((k) => !left.has(k)));
       if (action === "reject") this.reason.value = "";
-      announce(`${action === "approve" ? "Approved" : "Rejected"} ${ids.length} ${ids.length === 1 ? this.noun : this.plural}.`);
+      const done = action === "approve" ? "Approved" : "Rejected";
+      announce(`${done} ${ids.length} ${ids.length === 1 ? this.noun : this.plural}.`);
       await this.done();
     });
   }

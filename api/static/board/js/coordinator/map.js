@@ -60,7 +60,8 @@ function project(sites) {
   const scale = Math.min((WIDTH - 2 * MARGIN) / (x1 - x0 || 1), (HEIGHT - 2 * MARGIN) / (y1 - y0 || 1));
   const dx = (WIDTH - (x1 - x0) * scale) / 2;
   const dy = (HEIGHT - (y1 - y0) * scale) / 2;
-  return new Map(placed.map((site, i) => [site.code, { x: dx + (xs[i] - x0) * scale, y: dy + (ys[i] - y0) * scale }]));
+  const at = (i) => ({ x: dx + (xs[i] - x0) * scale, y: dy + (ys[i] - y0) * scale });
+  return new Map(placed.map((site, i) => [site.code, at(i)]));
 }
 
 /** A curved arrow from a to b, bent to the side by `bend` steps (so statuses and directions do not overlap). */
@@ -120,9 +121,9 @@ export class RegionMap {
     const lanes = new Map(); // "from>to>status" -> {from, to, status, units, count}
     for (const t of transfers) {
       const key = `${t.fromSite.code}>${t.toSite.code}>${t.status}`;
-      const lane = lanes.get(key) || { from: t.fromSite.code, to: t.toSite.code, status: t.status, units: 0, count: 0 };
+      const lane = lanes.get(key) || { from: t.fromSite.code, to: t.toSite.code, status: t.status, units: 0 };
       lane.units += t.quantity;
-      lane.count += 1;
+      lane.count = (lane.count || 0) + 1;
       lanes.set(key, lane);
     }
     const most = Math.max(1, ...[...lanes.values()].map((l) => l.units));
@@ -183,8 +184,19 @@ export class RegionMap {
         return s(
           "g",
           { class: "site" },
-          s("circle", { cx: p.x.toFixed(1), cy: p.y.toFixed(1), r: RADIUS, fill: "#ffffff", stroke: "#1b1f24", "stroke-width": 2 }),
-          s("text", { x: (p.x + RADIUS + 3).toFixed(1), y: (p.y - RADIUS).toFixed(1), "font-size": 13, fill: "#1b1f24" }, site.code),
+          s("circle", {
+            cx: p.x.toFixed(1),
+            cy: p.y.toFixed(1),
+            r: RADIUS,
+            fill: "#ffffff",
+            stroke: "#1b1f24",
+            "stroke-width": 2,
+          }),
+          s(
+            "text",
+            { x: (p.x + RADIUS + 3).toFixed(1), y: (p.y - RADIUS).toFixed(1), "font-size": 13, fill: "#1b1f24" },
+            site.code,
+          ),
           s("title", {}, `${site.code} ${site.name}`),
         );
       });
@@ -212,7 +224,15 @@ export class RegionMap {
           s(
             "svg",
             { width: 36, height: 12, viewBox: "0 0 36 12", "aria-hidden": "true" },
-            s("line", { x1: 1, y1: 6, x2: 35, y2: 6, stroke: style.colour, "stroke-width": 4, "stroke-dasharray": style.dash }),
+            s("line", {
+              x1: 1,
+              y1: 6,
+              x2: 35,
+              y2: 6,
+              stroke: style.colour,
+              "stroke-width": 4,
+              "stroke-dasharray": style.dash,
+            }),
           ),
           ` ${style.label}`,
         ),

@@ -73,7 +73,9 @@ export function difference(current, planned) {
   for (const [key, line] of planned) {
     const before = current.get(key);
     if (!before) changes.push({ ...line, change: "added", before: 0, after: line.units });
-    else if (before.units !== line.units) changes.push({ ...line, change: "changed", before: before.units, after: line.units });
+    else if (before.units !== line.units) {
+      changes.push({ ...line, change: "changed", before: before.units, after: line.units });
+    }
   }
   for (const [key, line] of current) {
     if (!planned.has(key)) changes.push({ ...line, change: "removed", before: line.units, after: 0 });
@@ -97,8 +99,11 @@ function serves(transfer) {
   );
 }
 
-export const describe = (t) =>
-  `${t.quantity} ${t.item.sku} from ${t.fromSite.code} to ${t.toSite.code}${t.reason === "REPLENISH" ? " (restock)" : ""}`;
+/** A suggestion in words: its checkbox's label ("Select 12 MIC-BC-AER from LDS to YRK"). */
+export function describe(t) {
+  const restock = t.reason === "REPLENISH" ? " (restock)" : "";
+  return `${t.quantity} ${t.item.sku} from ${t.fromSite.code} to ${t.toSite.code}${restock}`;
+}
 
 export class PlanPanel {
   constructor({ api, region }, changed = async () => {}) {
@@ -176,7 +181,8 @@ export class PlanPanel {
     const current = plans.plans.edges.map((e) => e.node).find((p) => p.status === "CURRENT");
     if (this.diffAgainst !== undefined && this.diffAgainst !== (current?.id ?? null)) {
       // Another plan was saved since the dry run: its comparison no longer holds.
-      clear(this.diff).append(h("p", { class: "muted" }, "A new plan was saved since the dry run: run it again to compare."));
+      const note = "A new plan was saved since the dry run: run it again to compare.";
+      clear(this.diff).append(h("p", { class: "muted" }, note));
       this.diffAgainst = undefined;
     }
     this.currentId = current?.id ?? null;
@@ -201,7 +207,8 @@ export class PlanPanel {
           announce(errorText(rebalance.errors), "error");
           return;
         }
-        this.showDiff(rebalance.plan, difference(lines(this.suggestions, reorders), lines(rebalance.plan.transfers, rebalance.plan.reorders)));
+        const planned = lines(rebalance.plan.transfers, rebalance.plan.reorders);
+        this.showDiff(rebalance.plan, difference(lines(this.suggestions, reorders), planned));
       } catch (error) {
         announce(error.message, "error");
       }
@@ -226,14 +233,17 @@ export class PlanPanel {
       ],
     });
     table.setRows(changes);
-    const counts = ["added", "removed", "changed"].map((kind) => `${changes.filter((c) => c.change === kind).length} ${kind}`);
+    const counts = ["added", "removed", "changed"].map(
+      (kind) => `${changes.filter((c) => c.change === kind).length} ${kind}`,
+    );
     clear(this.diff).append(
       h("h3", {}, "Dry run"),
       h(
         "p",
         { class: "dry-run-summary" },
         `${counts.join(", ")}. It plans ${s.unitsByTransfer} units by transfer and ${s.unitsByReorder} by reorder ` +
-          `for ${s.unitsRequested} requested (${s.unitsUnmet} unmet${s.unitsProactive ? `, ${s.unitsProactive} to restock` : ""}); ` +
+          `for ${s.unitsRequested} requested (${s.unitsUnmet} unmet` +
+          `${s.unitsProactive ? `, ${s.unitsProactive} to restock` : ""}); ` +
           `cost ${money(s.totalCost)}, saving ${money(s.savings)} against buying.`,
       ),
       table.element,
@@ -251,9 +261,8 @@ export class PlanPanel {
         }
         clear(this.diff);
         this.diffAgainst = undefined;
-        announce(
-          `Plan saved: ${rebalance.plan.transfers.length} suggested transfers, ${rebalance.plan.reorders.length} reorders.`,
-        );
+        const { transfers, reorders } = rebalance.plan;
+        announce(`Plan saved: ${transfers.length} suggested transfers, ${reorders.length} reorders.`);
         await this.changed();
       } catch (error) {
         announce(error.message, "error");
