@@ -51,7 +51,7 @@ async function enter(token) {
     await coordinator.mount(view, { api, me, live, region });
   }
   live.start();
-  $("main").focus();
+  $("main").focus({ preventScroll: true });
 }
 
 /** An ADMIN coordinates any region: the first one, or the one chosen (kept in the address as ?region=). */
