@@ -194,7 +194,11 @@ export class Table {
     const body = h("tbody");
     if (rows.length === 0) {
       body.append(
-        h("tr", {}, h("td", { colspan: width, class: "empty" }, this.rows.length ? "No row matches the filter." : this.emptyText)),
+        h(
+          "tr",
+          {},
+          h("td", { colspan: width, class: "empty" }, this.rows.length ? "No row matches the filter." : this.emptyText),
+        ),
       );
     }
     for (const row of rows) {
