@@ -18,6 +18,11 @@ from tests.board.conftest import Boards
 from tests.board.test_coordinator import distinct, label, suggestions, transfer
 
 KPIS = """query($region: String!, $since: DateTime) { kpis(region: $region, since: $since) { unitsPooled } }"""
+BACKORDERS = """query($region: String!) {
+  backorders(region: $region, status: [OPEN, PARTIALLY_COVERED, COVERED], first: 500) {
+    edges { node { reference open site { code } item { sku } } }
+  }
+}"""
 RECEIVED = """id status quantity quantityReceived quantityLost receivedAt"""
 
 
@@ -80,6 +85,17 @@ def test_the_full_round_from_plan_to_shelf(
     expect(pooled_card).to_have_text(str(pooled))
     shoot(coordinator, "coordinator")
 
+    # Its backorders table (live too) shows what is still open at the receiver: the lost unit.
+    waiting = api.gql(BACKORDERS, {"region": demo.region})["backorders"]["edges"]
+    served = [
+        e["node"]
+        for e in waiting
+        if (e["node"]["site"]["code"], e["node"]["item"]["sku"]) == (demo.site_code, shipped["item"]["sku"])
+    ]
+    assert served and sum(b["open"] for b in served) >= 1  # the lost unit is waiting again
+    for backorder in served:
+        row = coordinator.locator("#backorders tbody tr").filter(has_text=backorder["reference"])
+        expect(row.locator("td").nth(7)).to_have_text(str(backorder["open"]))  # the "Open" column
     # And the ledger holds (what `stockpool check` runs).
     with db.reading() as session:
         assert audit(session) == []
