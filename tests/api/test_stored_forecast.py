@@ -127,3 +127,4 @@ def test_a_page_of_stock_levels_with_forecasts_costs_a_bounded_number_of_stateme
         many, many_queries = statements(db, client, 100)
         assert (few, many) == (5, 100)
         assert many_queries == few_queries <= 12, (few_queries, many_queries)
+        print("statements per page of stock levels with forecasts:", many_queries)

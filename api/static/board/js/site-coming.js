@@ -155,10 +155,10 @@ export class ComingPart extends Part {
     }
     const [mutation, field] =
       row.kind === "transfer" ? [RECEIVE_TRANSFER, "receiveTransfer"] : [RECEIVE_REORDER, "receiveReorder"];
-    const input_ = { id: row.id, quantityReceived: received };
+    const variables = { input: { id: row.id, quantityReceived: received } };
     return once(button, async (key) => {
       try {
-        const payload = (await this.api.mutate(mutation, { input: input_ }, key))[field];
+        const payload = (await this.api.mutate(mutation, variables, key))[field];
         if (payload.errors.length) {
           this.table.setMessage(row.key, errorText(payload.errors));
           announce(`Not received: ${errorText(payload.errors)}`, "error");
