@@ -18,6 +18,11 @@ from tests.board.conftest import Boards
 from tests.board.test_coordinator import distinct, label, suggestions, transfer
 
 KPIS = """query($region: String!, $since: DateTime) { kpis(region: $region, since: $since) { unitsPooled } }"""
+BACKORDERS = """query($region: String!) {
+  backorders(region: $region, status: [OPEN, PARTIALLY_COVERED, COVERED], first: 500) {
+    edges { node { reference open site { code } item { sku } } }
+  }
+}"""
 RECEIVED = """id status quantity quantityReceived quantityLost receivedAt"""
 
 
@@ -52,7 +57,8 @@ def test_the_full_round_from_plan_to_shelf(
     ]
     assert transfer(api, rejected["id"])["history"][-1]["note"] == "the donor keeps it for a study"
     pooled_card = coordinator.locator('#kpis [data-field="unitsPooled"]')
-    expect(pooled_card).to_have_text("0")
+    pooled_before = units_pooled(api, coordinator, demo.region)
+    expect(pooled_card).to_have_text(str(pooled_before))
 
     # The sending site ships it in its view, while the receiving site's page is open.
     site = boards.open(demo.site)
@@ -74,15 +80,31 @@ def test_the_full_round_from_plan_to_shelf(
     shoot(site, "site")
 
     # The coordinator's card (updated live, no reload) shows what the API counts: the units that arrived.
-    since = coordinator.evaluate("new Date(Date.now() - 30 * 86400000).toISOString()")
-    pooled = api.gql(KPIS, {"region": demo.region, "since": since})["kpis"]["unitsPooled"]
-    assert pooled == received["quantityReceived"]
+    pooled = units_pooled(api, coordinator, demo.region)
+    assert pooled - pooled_before == received["quantityReceived"]
     expect(pooled_card).to_have_text(str(pooled))
     shoot(coordinator, "coordinator")
 
+    # Its backorders table (live too) shows what is still open at the receiver: the lost unit.
+    waiting = api.gql(BACKORDERS, {"region": demo.region})["backorders"]["edges"]
+    served = [
+        e["node"]
+        for e in waiting
+        if (e["node"]["site"]["code"], e["node"]["item"]["sku"]) == (demo.site_code, shipped["item"]["sku"])
+    ]
+    assert served and sum(b["open"] for b in served) >= 1  # the lost unit is waiting again
+    for backorder in served:
+        row = coordinator.locator("#backorders tbody tr").filter(has_text=backorder["reference"])
+        expect(row.locator("td").nth(7)).to_have_text(str(backorder["open"]))  # the "Open" column
     # And the ledger holds (what `stockpool check` runs).
     with db.reading() as session:
         assert audit(session) == []
+
+
+def units_pooled(api: Client, page: Page, region: str) -> int:
+    """The API's unitsPooled over the card's period (the last 30 days, the page's default)."""
+    since = page.evaluate("new Date(Date.now() - 30 * 86400000).toISOString()")
+    return api.gql(KPIS, {"region": region, "since": since})["kpis"]["unitsPooled"]  # type: ignore[no-any-return]
 
 
 def ship_the_transfer(page: Page, t: dict[str, Any]) -> None:
