@@ -22,7 +22,7 @@ from api import outage
 from api.auth import Caller
 from models import Backorder, Item, Reorder, Site, Transfer, TransferAllocation
 from models.db import Database
-from pooling import access, expected, history, positions
+from pooling import access, expected, forecasts, history, positions
 
 R = TypeVar("R")
 log = logging.getLogger("stockpool.api")
@@ -129,6 +129,7 @@ class Loaders:
         self.transfer = batch(lambda s, ids: _by_id(s, Transfer, ids))
         self.reorder = batch(lambda s, ids: _by_id(s, Reorder, ids))
         self.coverage = batch(lambda s, ids: expected.coverage(s, ids))
+        self.forecast = batch(lambda s, pairs: forecasts.stored(s, pairs))
 
 
 def _by_id(session: Session, model: Any, ids: Iterable[int]) -> dict[int, Any]:

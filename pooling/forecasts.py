@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from models import Forecast, HistoryEntry, Item, Site, StockLevel, utcnow
@@ -26,6 +26,7 @@ from pooling import alerts, forecasting
 from pooling.demand import History, check_days, demand_history
 from pooling.errors import ErrorCode, PoolingError
 from pooling.history import Kind, _who, changes
+from pooling.ledger import Pair
 from pooling.positions import incoming
 
 DEFAULT_HISTORY_DAYS = 90
@@ -350,3 +351,13 @@ def series_forecast(
         computed_at=now,
         projected_stockout_at=stockout,
     )
+
+
+def stored(session: Session, pairs: list[Pair]) -> dict[Pair, Forecast]:
+    """The stored forecasts (the latest `recompute`) of these (site id, item id) pairs, in one query; a pair
+    without one is left out."""
+    wanted = list(set(pairs))
+    if not wanted:
+        return {}
+    query = select(Forecast).where(tuple_(Forecast.site_id, Forecast.item_id).in_(wanted))
+    return {(row.site_id, row.item_id): row for row in session.scalars(query)}

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from models import Base
 from models.db import Database
@@ -59,13 +60,22 @@ def db(migrated: Database) -> Database:
 
 def empty(database: Database) -> None:
     tables = list(reversed(Base.metadata.sorted_tables))
-    with database.engine.begin() as connection:
-        if database.is_sqlite:
+    if database.is_sqlite:
+        with database.engine.begin() as connection:
             for table in tables:
                 connection.execute(table.delete())
-        else:
-            names = ", ".join(table.name for table in tables)
-            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        return
+    names = ", ".join(table.name for table in tables)
+    # A running test server reads meanwhile (its events hub polls the outbox every few seconds): PostgreSQL may
+    # pick this TRUNCATE as a deadlock's victim. Nothing was emptied then; it is tried again.
+    for attempt in range(1, 4):
+        try:
+            with database.engine.begin() as connection:
+                connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            return
+        except OperationalError as error:
+            if attempt == 3 or "deadlock detected" not in str(error):
+                raise
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -156,6 +157,30 @@ def test_report_is_written_for_the_coordinator(region: Database, capsys, tmp_pat
     for site in ("A", "B", "C"):
         assert f">{site}<" in html or f"'{site}'" in html or f'"{site}"' in html
     assert "<script src=" not in html
+
+
+def test_the_report_links_to_the_board(
+    region: Database, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The board is where the report's suggestions are approved: by default /board of the service `stockpool
+    serve` runs here (its host and port settings), or the address given; none with ''."""
+    monkeypatch.delenv("STOCKPOOL_BOARD_URL", raising=False)
+    monkeypatch.setenv("STOCKPOOL_HOST", "0.0.0.0")
+    monkeypatch.setenv("STOCKPOOL_PORT", "8123")
+    for options, link in (
+        ((), "http://127.0.0.1:8123/board"),
+        (("--board-url", "https://pool.example.org/board"), "https://pool.example.org/board"),
+        (("--board-url", ""), None),
+    ):
+        page = tmp_path / "nightly.html"
+        code, _ = rebalance(region, capsys, "--report", str(page), *options)
+        assert code == 0
+        html = page.read_text()
+        links = re.findall(r'<a class="board-link" href="([^"]*)">([^<]*)</a>', html)
+        assert links == ([] if link is None else [(link, link)])  # the address is its text: printed too
+        assert "/board" in html
+    refused = run_cli(region, "rebalance", "--region", "west", "--board-url", "javascript:alert(1)")
+    assert refused.returncode != 0 and "not an http(s) address" in refused.stderr
 
 
 # --- Checked before anything runs; a failure after the commit still reports what was committed ---------------

@@ -234,3 +234,16 @@ def test_missing_plotly_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setitem(sys.modules, "plotly", None)
     with pytest.raises(RuntimeError, match=re.escape("pip install 'stockpool[report]'")):
         render_report([quiet_region()], WHEN)
+
+
+def test_the_report_links_to_the_board_and_fetches_nothing_from_it() -> None:
+    board = "https://pool.example.org/board?x=1&y=<2>"
+    page = render_report([short_region()], WHEN, board_url=board)
+    escaped = "https://pool.example.org/board?x=1&amp;y=&lt;2&gt;"
+    # One link, an <a> the reader follows (nothing loads from it); its address is its text, so a print shows it.
+    assert re.findall(r'<a class="board-link" href="([^"]*)">([^<]*)</a>', page) == [(escaped, escaped)]
+    markup = re.sub(r"<script>.*?</script>", "", page, flags=re.DOTALL)
+    outside = re.findall(r"""(<\w+)[^>]*\b(?:src|href)\s*=\s*["']?(?:https?:)?//""", markup, re.IGNORECASE)
+    assert outside == ["<a"]
+    without = render_report([short_region()], WHEN)
+    assert "board-link" not in without and "<code>/board</code>" in without

@@ -77,6 +77,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE.html",
         help="write an HTML report for the coordinator (needs plotly: pip install 'stockpool[report]')",
     )
+    parser.add_argument(
+        "--board-url",
+        type=board_url,
+        default=default_board_url(),
+        metavar="URL",
+        help="where the report links to the board (default: $STOCKPOOL_BOARD_URL, else /board on "
+        "$STOCKPOOL_HOST:$STOCKPOOL_PORT, as `stockpool serve` listens); '' for no link",
+    )
+
+
+def default_board_url() -> str:
+    """The board of the service `stockpool serve` runs here by default (its host and port settings)."""
+    named = os.environ.get("STOCKPOOL_BOARD_URL", "").strip()
+    if named:
+        return named
+    host = os.environ.get("STOCKPOOL_HOST", "").strip()
+    host = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # listening everywhere: this machine's board
+    port = os.environ.get("STOCKPOOL_PORT", "").strip() or "8000"
+    return f"http://{host}:{port}/board"
+
+
+def board_url(value: str) -> str:
+    """--board-url: an http(s) address, or '' for none."""
+    value = value.strip()
+    if value and not value.lower().startswith(("http://", "https://")):
+        raise argparse.ArgumentTypeError(f"{value!r} is not an http(s) address")
+    return value
 
 
 def report_target(value: str) -> Path:
@@ -144,7 +171,7 @@ def run(database: Database, args: argparse.Namespace) -> int:
     if args.report:
         document["report"] = {"path": str(args.report), "written": False}
         try:
-            _write_report(args.report, reports)
+            _write_report(args.report, reports, args.board_url)
             document["report"]["written"] = True
         except Exception as error:
             document["report"]["error"] = _reason(error)
@@ -328,5 +355,5 @@ def _region_report(
     )
 
 
-def _write_report(path: Path, regions: list[report.RegionReport]) -> None:
-    path.write_text(report.render_report(regions, utcnow()))
+def _write_report(path: Path, regions: list[report.RegionReport], board: str) -> None:
+    path.write_text(report.render_report(regions, utcnow(), board or None))

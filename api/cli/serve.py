@@ -241,6 +241,7 @@ def _demo(database: Database, url: str) -> None:
         print("and see the tokens there are (names, roles, scopes; never the secrets) with:  stockpool token list")
         return
     print(f"Demo network loaded. Open {url} and add the header  Authorization: Bearer <token>")
+    print(f"or open the board, {url.removesuffix('/graphql')}/board, and sign in with a token:")
     print(f"  ADMIN                      {tokens.admin}")
     print(f"  COORDINATOR ({tokens.region:<12}) {tokens.coordinator}")
     print(f"  SITE ({tokens.sender_code:<19}) {tokens.sender}   ships to {tokens.site_code} in the rebalance")

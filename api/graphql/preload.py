@@ -19,14 +19,14 @@ from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
 from api.auth import Caller
 from api.graphql.scope import may_see_site
-from api.graphql.types import Allocation, Backorder, Item, Site, StockLevel, Transfer
+from api.graphql.types import Allocation, Backorder, Item, Site, StockLevel, StoredForecast, Transfer
 from models import Backorder as BackorderRow
 from models import Item as ItemRow
 from models import Site as SiteRow
 from models import StockLevel as StockLevelRow
 from models import Transfer as TransferRow
 from models import TransferAllocation
-from pooling import positions
+from pooling import forecasts, positions
 from pooling.backorders import surplus
 
 M = TypeVar("M")
@@ -63,10 +63,19 @@ def rows_by_id(session: Session, model: type[M], ids: Collection[int]) -> dict[i
     return found
 
 
-def stock_levels(session: Session, rows: Sequence[StockLevelRow], wanted: frozenset[str]) -> list[StockLevel]:
-    """Stock levels with their site, item, incoming units and waiting mark, as far as `wanted` names them."""
+def stock_levels(
+    session: Session, caller: Caller, rows: Sequence[StockLevelRow], wanted: frozenset[str]
+) -> list[StockLevel]:
+    """Stock levels with their site, item, incoming units, waiting mark and stored forecast (those of the sites
+    the caller may see), as far as `wanted` names them."""
     pairs = [(row.site_id, row.item_id) for row in rows]
     sites = _sites(session, {row.site_id for row in rows}) if "site" in wanted else {}
+    forecast_known = "forecast" in wanted
+    stored: dict[tuple[int, int], StoredForecast] = {}
+    if forecast_known:
+        site_rows = rows_by_id(session, SiteRow, {row.site_id for row in rows})
+        seen = [pair for pair in pairs if may_see_site(caller, site_rows[pair[0]])]
+        stored = {pair: StoredForecast.of(row) for pair, row in forecasts.stored(session, seen).items()}
     items = _items(session, {row.item_id for row in rows}) if "item" in wanted else {}
     incoming = positions.incoming(session, pairs) if "incoming" in wanted else {}
     waiting = positions.waiting(session, pairs) if "surplus" in wanted else None
@@ -77,6 +86,8 @@ def stock_levels(session: Session, rows: Sequence[StockLevelRow], wanted: frozen
             known_item=items.get(row.item_id),
             known_incoming=incoming.get(pair),
             known_surplus=None if waiting is None else surplus(row, pair in waiting),
+            known_forecast=stored.get(pair),
+            forecast_known=forecast_known,
         )
         for row, pair in zip(rows, pairs, strict=True)
     ]

@@ -68,7 +68,7 @@ class StockQuery:
     ) -> Connection[StockLevel]:
         wanted = preload.asked(info)
 
-        def work(session: Session, _: Caller) -> Connection[StockLevel]:
+        def work(session: Session, caller: Caller) -> Connection[StockLevel]:
             query = select(StockLevelRow)
             if site is not None:
                 query = query.where(StockLevelRow.site_id == site_by_code(session, site).id)
@@ -80,7 +80,7 @@ class StockQuery:
                 StockLevelRow.id,
                 first,
                 after,
-                to_nodes=lambda rows: preload.stock_levels(session, rows, wanted),
+                to_nodes=lambda rows: preload.stock_levels(session, caller, rows, wanted),
             )
 
         return await read(info, work)

@@ -19,6 +19,7 @@ import models as rows
 from api.graphql.base import (
     DRY_RUN,
     BackorderStatusEnum,
+    DemandClassEnum,
     LineReasonEnum,
     MovementReasonEnum,
     Node,
@@ -155,6 +156,43 @@ class Lane:
         )
 
 
+@strawberry.type(
+    description="The forecast stored for a (site, item) by the last recompute (the nightly job or `stockpool "
+    "forecast`): its demand class, method, daily demand and the policy it suggested. `forecast(site, sku)` computes "
+    "one from the history now instead."
+)
+class StoredForecast:
+    demand_class: DemandClassEnum
+    method: str = strawberry.field(description="ZERO, SES, CROSTON_SBA or TSB.")
+    history_days: int
+    daily_mean: float = strawberry.field(description="Forecast units per day.")
+    daily_std_dev: float
+    backtest_error: float | None
+    lead_time_days: int
+    service_level: float
+    suggested_safety_stock: int
+    suggested_reorder_point: int
+    suggested_order_up_to: int
+    computed_at: datetime
+
+    @classmethod
+    def of(cls, row: rows.Forecast) -> StoredForecast:
+        return cls(
+            demand_class=row.demand_class,
+            method=row.method,
+            history_days=row.history_days,
+            daily_mean=row.daily_mean,
+            daily_std_dev=row.daily_std_dev,
+            backtest_error=row.backtest_error,
+            lead_time_days=row.lead_time_days,
+            service_level=row.service_level,
+            suggested_safety_stock=row.safety_stock,
+            suggested_reorder_point=row.reorder_point,
+            suggested_order_up_to=row.order_up_to,
+            computed_at=row.computed_at,
+        )
+
+
 @strawberry.type
 class StockLevel(Node):
     id: strawberry.ID
@@ -173,9 +211,27 @@ class StockLevel(Node):
     known_item: Private[Item | None] = None
     known_incoming: Private[int | None] = None
     known_surplus: Private[int | None] = None
+    known_forecast: Private[StoredForecast | None] = None
+    forecast_known: Private[bool] = False  # known_forecast was preloaded (None then means: none to show)
 
     site: Known[Site] = strawberry.field(resolver=site_of, graphql_type=Site)
     item: Known[Item] = strawberry.field(resolver=item_of, graphql_type=Item)
+
+    @strawberry.field(
+        description="The stored forecast of its (site, item); null when none is stored, or for a caller who may not "
+        "see the site's own records (like `forecast(site, sku)`: the site's own token and its region's).",
+        graphql_type=StoredForecast | None,
+    )
+    def forecast(self, info: strawberry.Info) -> Known[StoredForecast | None]:
+        if self.forecast_known:
+            return self.known_forecast
+        return self._forecast(info)
+
+    async def _forecast(self, info: strawberry.Info) -> StoredForecast | None:
+        if not await may_see_site_id(info, self.site_id):
+            return None
+        row = await info.context.loaders.forecast.load((self.site_id, self.item_id))
+        return None if row is None else StoredForecast.of(row)
 
     @strawberry.field(
         description="Who changed its policy, when and why, oldest first; empty for a caller who may not see the "

@@ -16,8 +16,9 @@ from models.enums import PlanMode, ReorderStatus, TransferStatus
 _MODES = {PlanMode.POOL_FIRST: "pool first: transfers before reorders", PlanMode.LEAST_COST: "least cost overall"}
 
 
-def render_report(regions: list[RegionReport], generated_at: datetime) -> str:
-    """The whole HTML page."""
+def render_report(regions: list[RegionReport], generated_at: datetime, board_url: str | None = None) -> str:
+    """The whole HTML page; with `board_url` (the service's /board), it links there: the board is where the
+    suggestions are approved, shipped and received. The link is shown in print too."""
     try:
         import plotly.graph_objects as go
         from plotly.offline import get_plotlyjs
@@ -35,11 +36,23 @@ def render_report(regions: list[RegionReport], generated_at: datetime) -> str:
         title=text(f"Stock pooling report, {moment}"),
         when=text(moment),
         overview=_overview(regions),
+        board=_board_link(board_url),
         body=body,
         footer=text(
             f"stockpool rebalance report, generated {moment}. Suggested transfers and reorders are the plan's; "
             "money is in the plan's currency. This page works offline."
         ),
+    )
+
+
+def _board_link(board_url: str | None) -> str:
+    if not board_url:
+        return (
+            '<p class="board">Approve, ship and receive on the board: <code>/board</code> on the stockpool service.</p>'
+        )
+    return (
+        f'<p class="board">Approve, ship and receive on the board: <a class="board-link" href="{text(board_url)}">'
+        f"{text(board_url)}</a></p>"
     )
 
 
@@ -269,6 +282,8 @@ tfoot td{font-weight:700;border-top:2px solid #cbd5e1;border-bottom:none}
 .status.approved,.status.ordered,.status.shipped,.status.received{background:#f0fdf4;color:#15803d}
 .status.off{background:#f1f5f9;color:#94a3b8;text-decoration:line-through}
 footer{color:#64748b;font-size:12px;text-align:center;padding:8px 0 24px}
+.board{margin:0 0 10px;color:#475569}
+.board a{color:#1e3a8a;font-weight:600}
 @media print{body{background:#fff}.region{break-inside:avoid-page;box-shadow:none}}
 """
 
@@ -285,6 +300,7 @@ _PAGE = """<!DOCTYPE html>
 <div class="page">
 <header class="top"><h1>Stock pooling report</h1><div class="when">nightly rebalance &middot; generated {when}</div>
 </header>
+{board}
 {overview}
 {body}
 <footer>{footer}</footer>

@@ -31,6 +31,7 @@ def test_serve_demo_prints_tokens_that_rebalance_ship_and_receive(tmp_path: Path
     with stockpool_serve(tmp_path / "first", url, "--demo") as served:
         text = served.output()
         assert f"{served.base}/graphql" in text, text
+        assert f"{served.base}/board" in text, text  # the board, signed in with the same tokens
         coordinator = re.search(r"COORDINATOR \((\S+)\s*\)\s+(sp_\S+)", text)
         sites = re.findall(r"SITE \((\S+)\s*\)\s+(sp_\S+)\s+(ships to|receives from) (\S+)", text)
         assert coordinator and len(sites) == 2, text

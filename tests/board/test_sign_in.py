@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from pooling.demo import DemoTokens
 from tests.board.conftest import Boards, sign_in
@@ -42,4 +42,23 @@ def test_a_bad_token_is_refused_with_a_message(boards: Boards, demo: DemoTokens)
     page.get_by_label("API token").fill("not-a-token")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_contain_text("not valid")
+    assert page.evaluate("Object.keys(sessionStorage)") == []
+
+
+def test_signing_out_while_the_view_loads_leaves_nothing_behind(boards: Boards, demo: DemoTokens) -> None:
+    """The view's module arrives after the sign-out: it is not shown and does not go live (and no script fails,
+    which the `boards` fixture checks)."""
+    page = boards.open()
+    held: list[Route] = []
+    page.route("**/static/board/js/site.js", lambda route: held.append(route))
+    page.get_by_label("API token").fill(demo.site)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    assert len(held) == 1  # the site's view was on its way
+    with page.expect_response("**/static/board/js/site.js"):
+        held[0].continue_()
+    page.evaluate("import('/static/board/js/site.js')")  # the module has run, and so has what awaited it
+    expect(page.locator("#view > *")).to_have_count(0)
+    expect(page.locator("#live")).to_have_text("offline")
     assert page.evaluate("Object.keys(sessionStorage)") == []

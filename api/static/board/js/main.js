@@ -40,18 +40,24 @@ async function enter(token) {
   $("who").textContent = `${me.name} (${me.role.toLowerCase()})${where}`;
   document.body.dataset.role = me.role;
 
-  live = new Live(token, $("live"));
+  const session = new Live(token, $("live"));
+  live = session;
+  // False once signed out (or in again) while the view was loading: that view is gone and must not go live.
+  const current = () => live === session;
   const view = clear($("view"));
   if (me.role === "SITE") {
     const site = await import("./site.js");
-    await site.mount(view, { api, me, live, site: me.site.code });
+    if (!current()) return;
+    await site.mount(view, { api, me, live: session, site: me.site.code });
   } else {
     const region = me.region || (await chooseRegion(api, view));
     const coordinator = await import("./coordinator.js");
-    await coordinator.mount(view, { api, me, live, region });
+    if (!current()) return;
+    await coordinator.mount(view, { api, me, live: session, region });
   }
-  live.start();
-  $("main").focus();
+  if (!current()) return;
+  session.start();
+  $("main").focus({ preventScroll: true });
 }
 
 /** An ADMIN coordinates any region: the first one, or the one chosen (kept in the address as ?region=). */
