@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from models import Backorder, BackorderStatus, EventKind, MovementReason, Order, Priority, utcnow
 from pooling import events
-from pooling.backorders import settle
+from pooling.backorders import move_covers, settle
 from pooling.errors import ErrorCode, PoolingError, Ref
 from pooling.history import Kind, record
 from pooling.ledger import check_quantity, lock_levels, lock_records, move
@@ -87,7 +87,8 @@ def place_order(
 def cancel_backorder(
     session: Session, backorder_id: int, reason: str | None = None, actor: str | None = None
 ) -> Backorder:
-    """Cancel what is left of a backorder; shipments already covering it will serve the site's other needs."""
+    """Cancel what is left of a backorder; shipments already covering it cover the site's next waiting backorder
+    of the item (or arrive as plain stock): `pooling.backorders.move_covers`."""
     check_text(reason, "reason")
     backorder = by_id(session, Backorder, backorder_id)
     lock_levels(session, [(backorder.site_id, backorder.item_id)])
@@ -103,6 +104,9 @@ def cancel_backorder(
     backorder.status = BackorderStatus.CANCELLED
     backorder.cancel_reason = reason
     backorder.closed_at = utcnow()
+    covered, backorder.covered = backorder.covered, 0
+    if covered:  # what was on its way for it now covers the site's next waiting backorder, or arrives as stock
+        move_covers(session, backorder.site_id, backorder.item_id, [(backorder, covered)], actor, "cancelled")
     settle(backorder)
     record(session, Kind.BACKORDER, backorder.id, actor, "CANCELLED", reason)
     events.about_backorder(session, backorder, EventKind.BACKORDER_CANCELLED)

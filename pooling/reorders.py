@@ -75,10 +75,10 @@ def receive_reorder(session: Session, reorder_id: int, quantity_received: int, a
     level = levels[(reorder.site_id, reorder.item_id)]
     if quantity_received:
         move(session, level, quantity_received, MovementReason.PURCHASE_RECEIPT, actor, reorder_id=reorder.id)
-    arrive(session, level, quantity_received, [(a.backorder, a.quantity) for a in reorder.allocations], actor)
-    reorder.status = ReorderStatus.RECEIVED
+    reorder.status = ReorderStatus.RECEIVED  # first: its allocations no longer cover anything once it is here
     reorder.quantity_received = quantity_received
     reorder.received_at = reorder.closed_at = utcnow()
+    arrive(session, level, quantity_received, [(a.backorder, a.quantity) for a in reorder.allocations], actor)
     note = None if quantity_received == reorder.quantity else f"received {quantity_received} of {reorder.quantity}"
     record(session, Kind.REORDER, reorder.id, actor, "RECEIVED", note)
     events.about_reorder(session, reorder, EventKind.REORDER_RECEIVED, received=quantity_received)

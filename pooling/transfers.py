@@ -151,10 +151,10 @@ def receive_transfer(session: Session, transfer_id: int, quantity_received: int,
     lost = transfer.quantity - quantity_received
     if lost:
         move(session, recipient, -lost, MovementReason.TRANSFER_LOSS, actor, transfer_id=transfer.id)
-    arrive(session, recipient, quantity_received, [(a.backorder, a.quantity) for a in transfer.allocations], actor)
-    transfer.status = TransferStatus.RECEIVED
+    transfer.status = TransferStatus.RECEIVED  # first: its allocations no longer cover anything once it is here
     transfer.quantity_received = quantity_received
     transfer.received_at = transfer.closed_at = utcnow()
+    arrive(session, recipient, quantity_received, [(a.backorder, a.quantity) for a in transfer.allocations], actor)
     note = f"received {quantity_received} of {transfer.quantity}; {lost} lost" if lost else None
     record(session, Kind.TRANSFER, transfer.id, actor, "RECEIVED", note)
     events.about_transfer(session, transfer, EventKind.TRANSFER_RECEIVED, received=quantity_received)
