@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import case, select
+from sqlalchemy import ColumnElement, case, select, tuple_
 from sqlalchemy.orm import Session, object_session
 
 from models import (
@@ -29,7 +29,7 @@ from models import (
 from pooling import events
 from pooling.expected import reorder_expected_at, transfer_expected
 from pooling.history import Kind, record
-from pooling.ledger import move
+from pooling.ledger import Pair, move
 
 WAITING = (BackorderStatus.OPEN, BackorderStatus.PARTIALLY_COVERED, BackorderStatus.COVERED)
 HAS_OPEN = (BackorderStatus.OPEN, BackorderStatus.PARTIALLY_COVERED)
@@ -119,27 +119,43 @@ def fill_from_shelf(session: Session, level: StockLevel, actor: str | None) -> i
     of units the shelf fills moves on (`move_covers`): to the next waiting backorder of the (site, item), or it is
     released and the shipment or purchase simply arrives as stock.
     """
-    used = 0
-    if level.available <= 0:
+    return fill_from_shelves(session, [level], actor)[(level.site_id, level.item_id)]
+
+
+def fill_from_shelves(session: Session, levels: Iterable[StockLevel], actor: str | None) -> dict[Pair, int]:
+    """`fill_from_shelf` for many locked levels at once (their waiting backorders read in one query); returns the
+    units used per (site, item)."""
+    by_pair = {(level.site_id, level.item_id): level for level in levels}
+    used = dict.fromkeys(by_pair, 0)
+    stocked = sorted(pair for pair, level in by_pair.items() if level.available > 0)
+    if not stocked:
         return used
-    waiting = session.scalars(
-        select(Backorder)
-        .where(Backorder.site_id == level.site_id, Backorder.item_id == level.item_id, Backorder.status.in_(WAITING))
-        .order_by(*SERVICE_ORDER)
-    ).all()
-    freed: list[tuple[Backorder, int]] = []
-    for backorder in waiting:
-        take = min(backorder.quantity - backorder.fulfilled, level.available)
-        if take <= 0:
-            break
-        no_longer_needed = take - backorder.open
-        if no_longer_needed > 0:
-            backorder.covered -= no_longer_needed  # settled once, by the fill just below
-            freed.append((backorder, no_longer_needed))
-        fulfil(session, level, backorder, take, actor)
-        used += take
-    if freed:
-        move_covers(session, level.site_id, level.item_id, freed, actor, "filled from the shelf")
+    where: ColumnElement[bool]
+    if len(stocked) == 1:
+        ((site_id, item_id),) = stocked
+        where = (Backorder.site_id == site_id) & (Backorder.item_id == item_id)
+    else:
+        where = tuple_(Backorder.site_id, Backorder.item_id).in_(stocked)
+    waiting: dict[Pair, list[Backorder]] = {pair: [] for pair in stocked}
+    for backorder in session.scalars(
+        select(Backorder).where(where, Backorder.status.in_(WAITING)).order_by(*SERVICE_ORDER)
+    ):
+        waiting[(backorder.site_id, backorder.item_id)].append(backorder)
+    for pair in stocked:
+        level = by_pair[pair]
+        freed: list[tuple[Backorder, int]] = []
+        for backorder in waiting[pair]:
+            take = min(backorder.quantity - backorder.fulfilled, level.available)
+            if take <= 0:
+                break
+            no_longer_needed = take - backorder.open
+            if no_longer_needed > 0:
+                backorder.covered -= no_longer_needed  # settled once, by the fill just below
+                freed.append((backorder, no_longer_needed))
+            fulfil(session, level, backorder, take, actor)
+            used[pair] += take
+        if freed:
+            move_covers(session, level.site_id, level.item_id, freed, actor, "filled from the shelf")
     return used
 
 

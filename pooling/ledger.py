@@ -57,23 +57,21 @@ def lock_levels(session: Session, pairs: Iterable[Pair]) -> dict[Pair, StockLeve
         return {}
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # One statement executed for many rows (cached once compiled), not a multi-row VALUES compiled on every call.
     session.execute(
-        insert(StockLevel)
-        .values(
-            [
-                {
-                    "site_id": s,
-                    "item_id": i,
-                    "on_hand": 0,
-                    "reserved": 0,
-                    "safety_stock": 0,
-                    "reorder_point": 0,
-                    "version": 1,
-                }
-                for s, i in wanted
-            ]
-        )
-        .on_conflict_do_nothing(index_elements=["site_id", "item_id"])
+        insert(cast(Table, StockLevel.__table__)).on_conflict_do_nothing(index_elements=["site_id", "item_id"]),
+        [
+            {
+                "site_id": s,
+                "item_id": i,
+                "on_hand": 0,
+                "reserved": 0,
+                "safety_stock": 0,
+                "reorder_point": 0,
+                "version": 1,
+            }
+            for s, i in wanted
+        ],
     )
     levels = session.scalars(
         select(StockLevel)

@@ -54,14 +54,14 @@ from pooling.backorders import WAITING
 from pooling.forecasts import recompute
 from pooling.ledger import MovementBatch, open_levels
 from pooling.network import create_item, create_site, set_lane
-from pooling.orders import place_order
+from pooling.orders import OrderLine, place_orders
 from pooling.positions import incoming
 from pooling.rebalance import rebalance
 from pooling.reorders import approve_reorders, receive_reorder
 from pooling.simulation.world import REVIEW_DAYS, SERVICE_Z, World
 from pooling.solver import RegionPlan, RegionProblem
 from pooling.solver.baselines import greedy_region
-from pooling.stock import record_movement
+from pooling.stock import MovementLine, record_movements
 from pooling.transfers import approve_transfers, receive_transfer, ship_transfer
 
 ACTOR = "simulate"
@@ -220,8 +220,13 @@ def _arrivals(s: Session, run: Run, day: int) -> None:
         receive_transfer(s, transfer_id, received, ACTOR)
     for reorder_id in run.reorders_due.pop(day, []):
         receive_reorder(s, reorder_id, _ordered(s, reorder_id), ACTOR)
-    for site, item, quantity in run.purchases_due.pop(day, []):
-        record_movement(s, run.site_codes[site], run.skus[item], quantity, MovementReason.RECEIPT, ACTOR, "purchase")
+    purchases = run.purchases_due.pop(day, [])
+    lines = [
+        MovementLine(run.site_codes[site], run.skus[item], quantity, MovementReason.RECEIPT, "purchase")
+        for site, item, quantity in purchases
+    ]
+    record_movements(s, lines, ACTOR)
+    for site, item, quantity in purchases:
         run.open_purchases[site, item] -= quantity
 
 
@@ -232,10 +237,11 @@ def _ordered(s: Session, reorder_id: int) -> int:
 
 def _demand(s: Session, run: Run, day: int) -> None:
     asked = run.world.demand[day]
-    filled = 0
-    for site, item in zip(*np.nonzero(asked), strict=True):
-        placed = place_order(s, run.site_codes[site], run.skus[item], int(asked[site, item]), actor=ACTOR)
-        filled += placed.filled_quantity
+    lines = [
+        OrderLine(run.site_codes[site], run.skus[item], int(asked[site, item]))
+        for site, item in zip(*np.nonzero(asked), strict=True)
+    ]
+    filled = sum(placed.filled_quantity for placed in place_orders(s, lines, ACTOR))
     total = int(asked.sum())
     run.daily["demand"].append(total)
     run.daily["filled from the shelf"].append(filled)
