@@ -69,17 +69,31 @@ def reject_reorders(
 
 def receive_reorder(session: Session, reorder_id: int, quantity_received: int, actor: str | None = None) -> Reorder:
     """Book a delivery in (it may differ from what was ordered); it fills the covered backorders first."""
-    check_received(quantity_received, "quantity_received")
-    (reorder,), levels = _locked(session, [reorder_id])
-    expect_status(reorder, ReorderStatus.ORDERED, "received", "id")
-    level = levels[(reorder.site_id, reorder.item_id)]
-    if quantity_received:
-        move(session, level, quantity_received, MovementReason.PURCHASE_RECEIPT, actor, reorder_id=reorder.id)
-    reorder.status = ReorderStatus.RECEIVED  # first: its allocations no longer cover anything once it is here
-    reorder.quantity_received = quantity_received
-    reorder.received_at = reorder.closed_at = utcnow()
-    arrive(session, level, quantity_received, [(a.backorder, a.quantity) for a in reorder.allocations], actor)
-    note = None if quantity_received == reorder.quantity else f"received {quantity_received} of {reorder.quantity}"
-    record(session, Kind.REORDER, reorder.id, actor, "RECEIVED", note)
-    events.about_reorder(session, reorder, EventKind.REORDER_RECEIVED, received=quantity_received)
+    (reorder,) = receive_reorders(session, [(reorder_id, quantity_received)], actor, field="id")
     return reorder
+
+
+def receive_reorders(
+    session: Session, received: Sequence[tuple[int, int]], actor: str | None = None, *, field: str = "ids"
+) -> list[Reorder]:
+    """Book deliveries in, all or none, given (reorder id, quantity received): `receive_reorder`'s rule for each,
+    in the order given, their levels locked together."""
+    for _, quantity_received in received:
+        check_received(quantity_received, "quantity_received")
+    reorders, levels = _locked(session, [reorder_id for reorder_id, _ in received])
+    quantities = dict(received)
+    for reorder in reorders:
+        expect_status(reorder, ReorderStatus.ORDERED, "received", field)
+    for reorder in reorders:
+        quantity_received = quantities[reorder.id]
+        level = levels[(reorder.site_id, reorder.item_id)]
+        if quantity_received:
+            move(session, level, quantity_received, MovementReason.PURCHASE_RECEIPT, actor, reorder_id=reorder.id)
+        reorder.status = ReorderStatus.RECEIVED  # first: its allocations no longer cover anything once it is here
+        reorder.quantity_received = quantity_received
+        reorder.received_at = reorder.closed_at = utcnow()
+        arrive(session, level, quantity_received, [(a.backorder, a.quantity) for a in reorder.allocations], actor)
+        note = None if quantity_received == reorder.quantity else f"received {quantity_received} of {reorder.quantity}"
+        record(session, Kind.REORDER, reorder.id, actor, "RECEIVED", note)
+        events.about_reorder(session, reorder, EventKind.REORDER_RECEIVED, received=quantity_received)
+    return reorders

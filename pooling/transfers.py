@@ -121,44 +121,69 @@ def reject_transfers(
 
 
 def ship_transfer(session: Session, transfer_id: int, actor: str | None = None) -> Transfer:
-    (transfer,), levels = _locked(session, [transfer_id])
-    expect_status(transfer, TransferStatus.APPROVED, "shipped", "id")
-    donor = levels[(transfer.from_site_id, transfer.item_id)]
-    donor.reserved -= transfer.quantity
-    move(session, donor, -transfer.quantity, MovementReason.TRANSFER_OUT, actor, transfer_id=transfer.id)
-    transfer.status = TransferStatus.SHIPPED
-    transfer.shipped_at = utcnow()
-    record(session, Kind.TRANSFER, transfer.id, actor, "SHIPPED")
-    events.about_transfer(session, transfer, EventKind.TRANSFER_SHIPPED)
+    (transfer,) = ship_transfers(session, [transfer_id], actor, field="id")
     return transfer
+
+
+def ship_transfers(
+    session: Session, ids: Sequence[int], actor: str | None = None, *, field: str = "ids"
+) -> list[Transfer]:
+    """Ship approved transfers, all or none: TRANSFER_OUT at each donor, the reservation used up, in transit."""
+    transfers, levels = _locked(session, ids)
+    for transfer in transfers:
+        expect_status(transfer, TransferStatus.APPROVED, "shipped", field)
+    for transfer in transfers:
+        donor = levels[(transfer.from_site_id, transfer.item_id)]
+        donor.reserved -= transfer.quantity
+        move(session, donor, -transfer.quantity, MovementReason.TRANSFER_OUT, actor, transfer_id=transfer.id)
+        transfer.status = TransferStatus.SHIPPED
+        transfer.shipped_at = utcnow()
+        record(session, Kind.TRANSFER, transfer.id, actor, "SHIPPED")
+        events.about_transfer(session, transfer, EventKind.TRANSFER_SHIPPED)
+    return transfers
 
 
 def receive_transfer(session: Session, transfer_id: int, quantity_received: int, actor: str | None = None) -> Transfer:
     """Book the shipment in; what did not arrive is written off as a loss and its backorders reopen."""
-    check_received(quantity_received, "quantity_received")
-    (transfer,), levels = _locked(session, [transfer_id])
-    expect_status(transfer, TransferStatus.SHIPPED, "received", "id")
-    if quantity_received > transfer.quantity:
-        raise PoolingError(
-            ErrorCode.INVALID_QUANTITY,
-            "Transfer {transfer} shipped {quantity} unit(s); received must be 0 to {quantity}.",
-            "quantity_received",
-            transfer=Ref.of(transfer),
-            quantity=transfer.quantity,
-        )
-    recipient = levels[(transfer.to_site_id, transfer.item_id)]
-    move(session, recipient, transfer.quantity, MovementReason.TRANSFER_IN, actor, transfer_id=transfer.id)
-    lost = transfer.quantity - quantity_received
-    if lost:
-        move(session, recipient, -lost, MovementReason.TRANSFER_LOSS, actor, transfer_id=transfer.id)
-    transfer.status = TransferStatus.RECEIVED  # first: its allocations no longer cover anything once it is here
-    transfer.quantity_received = quantity_received
-    transfer.received_at = transfer.closed_at = utcnow()
-    arrive(session, recipient, quantity_received, [(a.backorder, a.quantity) for a in transfer.allocations], actor)
-    note = f"received {quantity_received} of {transfer.quantity}; {lost} lost" if lost else None
-    record(session, Kind.TRANSFER, transfer.id, actor, "RECEIVED", note)
-    events.about_transfer(session, transfer, EventKind.TRANSFER_RECEIVED, received=quantity_received)
+    (transfer,) = receive_transfers(session, [(transfer_id, quantity_received)], actor, field="id")
     return transfer
+
+
+def receive_transfers(
+    session: Session, received: Sequence[tuple[int, int]], actor: str | None = None, *, field: str = "ids"
+) -> list[Transfer]:
+    """Book shipments in, all or none, given (transfer id, quantity received): `receive_transfer`'s rule for each,
+    in the order given, their levels locked together."""
+    for _, quantity_received in received:
+        check_received(quantity_received, "quantity_received")
+    transfers, levels = _locked(session, [transfer_id for transfer_id, _ in received])
+    quantities = dict(received)
+    for transfer in transfers:
+        expect_status(transfer, TransferStatus.SHIPPED, "received", field)
+        if quantities[transfer.id] > transfer.quantity:
+            raise PoolingError(
+                ErrorCode.INVALID_QUANTITY,
+                "Transfer {transfer} shipped {quantity} unit(s); received must be 0 to {quantity}.",
+                "quantity_received",
+                transfer=Ref.of(transfer),
+                quantity=transfer.quantity,
+            )
+    for transfer in transfers:
+        quantity_received = quantities[transfer.id]
+        recipient = levels[(transfer.to_site_id, transfer.item_id)]
+        move(session, recipient, transfer.quantity, MovementReason.TRANSFER_IN, actor, transfer_id=transfer.id)
+        lost = transfer.quantity - quantity_received
+        if lost:
+            move(session, recipient, -lost, MovementReason.TRANSFER_LOSS, actor, transfer_id=transfer.id)
+        transfer.status = TransferStatus.RECEIVED  # first: its allocations no longer cover anything once it is here
+        transfer.quantity_received = quantity_received
+        transfer.received_at = transfer.closed_at = utcnow()
+        earmarked = [(a.backorder, a.quantity) for a in transfer.allocations]
+        arrive(session, recipient, quantity_received, earmarked, actor)
+        note = f"received {quantity_received} of {transfer.quantity}; {lost} lost" if lost else None
+        record(session, Kind.TRANSFER, transfer.id, actor, "RECEIVED", note)
+        events.about_transfer(session, transfer, EventKind.TRANSFER_RECEIVED, received=quantity_received)
+    return transfers
 
 
 def cancel_transfer(
