@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
-from models import EventKind, MovementReason, Reorder, ReorderStatus, StockLevel, utcnow
+from models import EventKind, MovementReason, Reorder, ReorderAllocation, ReorderStatus, StockLevel, utcnow
 from pooling import events
 from pooling.backorders import arrive, cover
 from pooling.errors import ErrorCode, PoolingError, Ref, expect_status
@@ -20,9 +21,22 @@ def _locked(session: Session, ids: Sequence[int]) -> tuple[list[Reorder], dict[P
     return lock_with_levels(session, Reorder, ids, lambda r: [(r.site_id, r.item_id)])
 
 
+def _with_allocations(session: Session, reorders: Sequence[Reorder]) -> None:
+    """Load the reorders' items, allocations and their backorders in a few queries, not per reorder."""
+    session.scalars(
+        select(Reorder)
+        .where(Reorder.id.in_([r.id for r in reorders]))
+        .options(
+            joinedload(Reorder.item),
+            selectinload(Reorder.allocations).joinedload(ReorderAllocation.backorder),
+        )
+    ).all()
+
+
 def approve_reorders(session: Session, ids: Sequence[int], actor: str | None = None) -> list[Reorder]:
     """Order from the supplier, all or none: the reorders cover their backorders until the goods arrive."""
     reorders, _ = _locked(session, ids)
+    _with_allocations(session, reorders)
     for reorder in reorders:
         expect_status(reorder, ReorderStatus.SUGGESTED, "approved", "ids")
         if not reorder.item.purchasable:
@@ -81,6 +95,7 @@ def receive_reorders(
     for _, quantity_received in received:
         check_received(quantity_received, "quantity_received")
     reorders, levels = _locked(session, [reorder_id for reorder_id, _ in received])
+    _with_allocations(session, reorders)
     quantities = dict(received)
     for reorder in reorders:
         expect_status(reorder, ReorderStatus.ORDERED, "received", field)

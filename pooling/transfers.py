@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from models import EventKind, Lane, MovementReason, StockLevel, Transfer, TransferStatus, utcnow
+from models import EventKind, Lane, MovementReason, StockLevel, Transfer, TransferAllocation, TransferStatus, utcnow
 from pooling import events
 from pooling.backorders import arrive, cover, fill_from_shelf, is_waiting, surplus, uncover
 from pooling.errors import ErrorCode, PoolingError, Ref, expect_status
@@ -157,6 +157,7 @@ def receive_transfers(
     for _, quantity_received in received:
         check_received(quantity_received, "quantity_received")
     transfers, levels = _locked(session, [transfer_id for transfer_id, _ in received])
+    _with_allocations(session, transfers)
     quantities = dict(received)
     for transfer in transfers:
         expect_status(transfer, TransferStatus.SHIPPED, "received", field)
@@ -184,6 +185,15 @@ def receive_transfers(
         record(session, Kind.TRANSFER, transfer.id, actor, "RECEIVED", note)
         events.about_transfer(session, transfer, EventKind.TRANSFER_RECEIVED, received=quantity_received)
     return transfers
+
+
+def _with_allocations(session: Session, transfers: Sequence[Transfer]) -> None:
+    """Load the transfers' allocations and their backorders in two queries, not two per transfer."""
+    session.scalars(
+        select(Transfer)
+        .where(Transfer.id.in_([t.id for t in transfers]))
+        .options(selectinload(Transfer.allocations).joinedload(TransferAllocation.backorder))
+    ).all()
 
 
 def cancel_transfer(
