@@ -267,20 +267,20 @@ def _give(parent: Transfer | Reorder, taker: Backorder, units: int) -> None:
         parent.allocations.append(ReorderAllocation(backorder_id=taker.id, backorder=taker, quantity=units))
 
 
-def arrive(
+def serve_earmarked(
     session: Session,
     level: StockLevel,
     quantity: int,
     earmarked: Iterable[tuple[Backorder, int]],
     actor: str | None,
 ) -> None:
-    """Stock that has just arrived (already moved onto the shelf) fills what it was meant for, then the rest.
+    """Stock that has just arrived (already moved onto the shelf) fills what it was meant for first.
 
     The caller has already closed the transfer or reorder (RECEIVED), so its allocations no longer count as cover.
-
     `earmarked` are the (backorder, units) the shipment or purchase covered: they are served first, by priority
-    then age; coverage the arrival cannot serve (a loss) is released, reopening that much of the backorder.
-    Whatever is left, with the rest of the shelf, serves the site's other waiting backorders (`fill_from_shelf`).
+    then age; coverage the arrival cannot serve (a loss) is released, reopening that much of the backorder. The
+    caller then lets whatever is left, with the rest of the shelf, serve the site's other waiting backorders
+    (`fill_from_shelves`, once for all the arrivals it books together).
     """
     left = quantity
     in_service_order = sorted(earmarked, key=lambda pair: (-pair[0].priority.rank, pair[0].created_at, pair[0].id))
@@ -293,4 +293,3 @@ def arrive(
             left -= take
         else:
             settle(backorder, actor)
-    fill_from_shelf(session, level, actor)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from models import EventKind, MovementReason, Reorder, ReorderAllocation, ReorderStatus, StockLevel, utcnow
 from pooling import events
-from pooling.backorders import arrive, cover
+from pooling.backorders import cover, fill_from_shelves, serve_earmarked
 from pooling.errors import ErrorCode, PoolingError, Ref, expect_status
 from pooling.history import Kind, record
 from pooling.ledger import Pair, check_received, lock_with_levels, move
@@ -91,7 +91,9 @@ def receive_reorders(
     session: Session, received: Sequence[tuple[int, int]], actor: str | None = None, *, field: str = "ids"
 ) -> list[Reorder]:
     """Book deliveries in, all or none, given (reorder id, quantity received): `receive_reorder`'s rule for each,
-    in the order given, their levels locked together."""
+    in the order given, their levels locked together. Each delivery serves its own backorders first; then what is
+    left on the shelves serves the other waiting backorders, once for all
+    (`pooling.backorders.serve_earmarked`)."""
     for _, quantity_received in received:
         check_received(quantity_received, "quantity_received")
     reorders, levels = _locked(session, [reorder_id for reorder_id, _ in received])
@@ -107,8 +109,10 @@ def receive_reorders(
         reorder.status = ReorderStatus.RECEIVED  # first: its allocations no longer cover anything once it is here
         reorder.quantity_received = quantity_received
         reorder.received_at = reorder.closed_at = utcnow()
-        arrive(session, level, quantity_received, [(a.backorder, a.quantity) for a in reorder.allocations], actor)
+        earmarked = [(a.backorder, a.quantity) for a in reorder.allocations]
+        serve_earmarked(session, level, quantity_received, earmarked, actor)  # then the shelves, once below
         note = None if quantity_received == reorder.quantity else f"received {quantity_received} of {reorder.quantity}"
         record(session, Kind.REORDER, reorder.id, actor, "RECEIVED", note)
         events.about_reorder(session, reorder, EventKind.REORDER_RECEIVED, received=quantity_received)
+    fill_from_shelves(session, [levels[(r.site_id, r.item_id)] for r in reorders], actor)
     return reorders

@@ -14,7 +14,15 @@ from sqlalchemy.orm import Session, selectinload
 
 from models import EventKind, Lane, MovementReason, StockLevel, Transfer, TransferAllocation, TransferStatus, utcnow
 from pooling import events
-from pooling.backorders import arrive, cover, fill_from_shelf, is_waiting, surplus, uncover
+from pooling.backorders import (
+    cover,
+    fill_from_shelf,
+    fill_from_shelves,
+    is_waiting,
+    serve_earmarked,
+    surplus,
+    uncover,
+)
 from pooling.errors import ErrorCode, PoolingError, Ref, expect_status
 from pooling.history import Kind, record
 from pooling.ledger import Pair, check_received, lock_with_levels, move
@@ -153,7 +161,9 @@ def receive_transfers(
     session: Session, received: Sequence[tuple[int, int]], actor: str | None = None, *, field: str = "ids"
 ) -> list[Transfer]:
     """Book shipments in, all or none, given (transfer id, quantity received): `receive_transfer`'s rule for each,
-    in the order given, their levels locked together."""
+    in the order given, their levels locked together. Each shipment serves its own backorders first; then what is
+    left on the recipients' shelves serves their other waiting backorders, once for all
+    (`pooling.backorders.serve_earmarked`)."""
     for _, quantity_received in received:
         check_received(quantity_received, "quantity_received")
     transfers, levels = _locked(session, [transfer_id for transfer_id, _ in received])
@@ -180,10 +190,11 @@ def receive_transfers(
         transfer.quantity_received = quantity_received
         transfer.received_at = transfer.closed_at = utcnow()
         earmarked = [(a.backorder, a.quantity) for a in transfer.allocations]
-        arrive(session, recipient, quantity_received, earmarked, actor)
+        serve_earmarked(session, recipient, quantity_received, earmarked, actor)  # then the shelves, once below
         note = f"received {quantity_received} of {transfer.quantity}; {lost} lost" if lost else None
         record(session, Kind.TRANSFER, transfer.id, actor, "RECEIVED", note)
         events.about_transfer(session, transfer, EventKind.TRANSFER_RECEIVED, received=quantity_received)
+    fill_from_shelves(session, [levels[(t.to_site_id, t.item_id)] for t in transfers], actor)
     return transfers
 
 
