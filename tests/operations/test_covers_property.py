@@ -5,11 +5,13 @@ After every step: the ledger audit (`stockpool check`) is clean; every backorder
 quantity and is covered by exactly the allocations of what is still on its way to it; no transfer or reorder
 allocates more than its quantity; and no backorder waits while its site has the item available on the shelf.
 Single-threaded (the concurrent bank test is tests/reliability/test_conservation.py); the examples are
-derandomized so that CI runs the same ones every time.
+derandomized so that CI runs the same ones every time. Against the rule before issue 16's fix (arriving stock
+served only the open part of backorders) it fails: stock sits on the shelf while a covered backorder waits.
 """
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from typing import Any
 
@@ -42,20 +44,39 @@ SITES = ("A", "B", "C")
 ITEMS = ("X", "Y")
 LANES = [(a, b, "1.00", 6 + 6 * i) for i, a in enumerate(SITES) for b in SITES if a != b]
 
-site = st.sampled_from(SITES)
-item = st.sampled_from(ITEMS)
-pick = st.integers(0, 7)  # the k-th candidate record (modulo how many there are)
-step = st.one_of(
-    st.tuples(st.just("order"), site, item, st.integers(1, 8), st.sampled_from(list(Priority))),
-    st.tuples(st.just("receipt"), site, item, st.integers(1, 10)),
-    st.tuples(st.just("consume"), site, item, st.integers(1, 6)),
-    st.tuples(st.just("rebalance"), st.booleans(), st.booleans()),  # approve the transfers? the reorders?
-    st.tuples(st.just("ship"), pick),
-    st.tuples(st.just("receive_transfer"), pick, st.integers(0, 3)),  # units lost (at most the quantity)
-    st.tuples(st.just("receive_reorder"), pick, st.integers(-2, 2)),  # short or over delivery
-    st.tuples(st.just("cancel_backorder"), pick),
-    st.tuples(st.just("cancel_transfer"), pick),
-)
+# How often each kind of step is drawn: enough orders to make backorders, enough rebalances and approvals to cover
+# them, and enough receipts, arrivals and cancellations to meet covered backorders.
+WEIGHTS = {
+    "order": 4,
+    "receipt": 3,
+    "consume": 1,
+    "rebalance": 3,
+    "ship": 2,
+    "receive_transfer": 2,
+    "receive_reorder": 2,
+    "cancel_backorder": 1,
+    "cancel_transfer": 1,
+}
+
+
+def draw_steps(seed: int, count: int) -> list[tuple[Any, ...]]:
+    rng = random.Random(seed)
+    steps: list[tuple[Any, ...]] = []
+    for kind in rng.choices(list(WEIGHTS), weights=list(WEIGHTS.values()), k=count):
+        site, item, pick = rng.choice(SITES), rng.choice(ITEMS), rng.randrange(8)  # pick: the k-th candidate record
+        if kind == "order":
+            steps.append((kind, site, item, rng.randint(1, 8), rng.choice(list(Priority))))
+        elif kind in ("receipt", "consume"):
+            steps.append((kind, site, item, rng.randint(1, 10) if kind == "receipt" else rng.randint(1, 6)))
+        elif kind == "rebalance":
+            steps.append((kind, rng.random() < 0.8, rng.random() < 0.8))  # approve the transfers? the reorders?
+        elif kind == "receive_transfer":
+            steps.append((kind, pick, rng.choice([0, 0, 0, 1, 3])))  # units lost (at most the quantity)
+        elif kind == "receive_reorder":
+            steps.append((kind, pick, rng.choice([0, 0, 0, -2, 2])))  # short or over delivery
+        else:
+            steps.append((kind, pick))
+    return steps
 
 
 def _ids(s: Session, query: Any) -> list[int]:
@@ -173,17 +194,19 @@ def check(db: Database, op: tuple[Any, ...]) -> None:
 
 
 @settings(
-    max_examples=30,
+    max_examples=25,
     deadline=None,
     derandomize=True,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(steps=st.lists(step, min_size=5, max_size=30))
-def test_random_operations_conserve_units_and_covers(migrated: Database, steps: list[tuple[Any, ...]]) -> None:
+@given(seed=st.integers(0, 2**32 - 1), count=st.integers(10, 40))
+def test_random_operations_conserve_units_and_covers(migrated: Database, seed: int, count: int) -> None:
+    """The steps are drawn from `seed` (hypothesis prints it when a check fails: `draw_steps(seed, count)` gives
+    them back)."""
     db = migrated
     empty(db)
     build_network(db, dict.fromkeys(SITES, "west"), dict.fromkeys(ITEMS, "10.00"), LANES)
-    for op in steps:
+    for op in draw_steps(seed, count):
         apply(db, op)
         check(db, op)
