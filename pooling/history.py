@@ -5,8 +5,10 @@ a name that also carries the id of the token that acted; the nightly command pas
 without one (the service's own code, a Python script) is recorded as "system".
 
 What is recorded (`action`, usually the record's new status):
-- transfer: APPROVED, REJECTED (the reason), SUPERSEDED, SHIPPED, RECEIVED (what was lost), CANCELLED (the reason)
-- reorder: ORDERED, REJECTED (the reason), SUPERSEDED, RECEIVED
+- transfer: APPROVED, REJECTED (the reason), SUPERSEDED, SHIPPED, RECEIVED (what was lost), CANCELLED (the reason),
+  COVER_MOVED / COVER_RELEASED (units that covered a backorder filled from the shelf or cancelled now cover the next
+  waiting one, or no longer cover any: `pooling.backorders.move_covers`)
+- reorder: ORDERED, REJECTED (the reason), SUPERSEDED, RECEIVED, COVER_MOVED / COVER_RELEASED
 - backorder: CREATED, FILLED (units from the shelf), PARTIALLY_COVERED, COVERED, FULFILLED, OPEN (coverage lost),
   CANCELLED (the reason)
 - plan: CREATED (a saved rebalance); its transfers and reorders show it as their own CREATED entry, so a plan of

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from sqlalchemy import event, inspect, select
@@ -59,3 +60,24 @@ def by_id(session: Session, model: type[Record], record_id: int, field: str = "i
     if record is None:
         raise not_found(model.__name__.lower(), Ref(model.__name__, record_id), field)
     return record
+
+
+def sites_by_code(session: Session, codes: Iterable[str], field: str = "site") -> dict[str, Site]:
+    """Sites by the codes given (as given: the keys are the caller's spellings), in one query; NOT_FOUND for the
+    first unknown one."""
+    wanted = {code: normal(code) for code in codes}
+    found = {site.code: site for site in session.scalars(select(Site).where(Site.code.in_(set(wanted.values()))))}
+    for code, code_normal in wanted.items():
+        if code_normal not in found:
+            raise not_found("site", repr(code), field)
+    return {code: found[code_normal] for code, code_normal in wanted.items()}
+
+
+def items_by_sku(session: Session, skus: Iterable[str], field: str = "sku") -> dict[str, Item]:
+    """Items by the SKUs given (keys as given), in one query; NOT_FOUND for the first unknown one."""
+    wanted = {sku: normal(sku) for sku in skus}
+    found = {item.sku: item for item in session.scalars(select(Item).where(Item.sku.in_(set(wanted.values()))))}
+    for sku, sku_normal in wanted.items():
+        if sku_normal not in found:
+            raise not_found("item", repr(sku), field)
+    return {sku: found[sku_normal] for sku, sku_normal in wanted.items()}

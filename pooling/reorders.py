@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
-from models import EventKind, MovementReason, Reorder, ReorderStatus, StockLevel, utcnow
+from models import EventKind, MovementReason, Reorder, ReorderAllocation, ReorderStatus, StockLevel, utcnow
 from pooling import events
-from pooling.backorders import arrive, cover
+from pooling.backorders import cover, fill_from_shelves, serve_earmarked
 from pooling.errors import ErrorCode, PoolingError, Ref, expect_status
 from pooling.history import Kind, record
 from pooling.ledger import Pair, check_received, lock_with_levels, move
@@ -20,9 +21,22 @@ def _locked(session: Session, ids: Sequence[int]) -> tuple[list[Reorder], dict[P
     return lock_with_levels(session, Reorder, ids, lambda r: [(r.site_id, r.item_id)])
 
 
+def _with_allocations(session: Session, reorders: Sequence[Reorder]) -> None:
+    """Load the reorders' items, allocations and their backorders in a few queries, not per reorder."""
+    session.scalars(
+        select(Reorder)
+        .where(Reorder.id.in_([r.id for r in reorders]))
+        .options(
+            joinedload(Reorder.item),
+            selectinload(Reorder.allocations).joinedload(ReorderAllocation.backorder),
+        )
+    ).all()
+
+
 def approve_reorders(session: Session, ids: Sequence[int], actor: str | None = None) -> list[Reorder]:
     """Order from the supplier, all or none: the reorders cover their backorders until the goods arrive."""
     reorders, _ = _locked(session, ids)
+    _with_allocations(session, reorders)
     for reorder in reorders:
         expect_status(reorder, ReorderStatus.SUGGESTED, "approved", "ids")
         if not reorder.item.purchasable:
@@ -69,17 +83,36 @@ def reject_reorders(
 
 def receive_reorder(session: Session, reorder_id: int, quantity_received: int, actor: str | None = None) -> Reorder:
     """Book a delivery in (it may differ from what was ordered); it fills the covered backorders first."""
-    check_received(quantity_received, "quantity_received")
-    (reorder,), levels = _locked(session, [reorder_id])
-    expect_status(reorder, ReorderStatus.ORDERED, "received", "id")
-    level = levels[(reorder.site_id, reorder.item_id)]
-    if quantity_received:
-        move(session, level, quantity_received, MovementReason.PURCHASE_RECEIPT, actor, reorder_id=reorder.id)
-    arrive(session, level, quantity_received, [(a.backorder, a.quantity) for a in reorder.allocations], actor)
-    reorder.status = ReorderStatus.RECEIVED
-    reorder.quantity_received = quantity_received
-    reorder.received_at = reorder.closed_at = utcnow()
-    note = None if quantity_received == reorder.quantity else f"received {quantity_received} of {reorder.quantity}"
-    record(session, Kind.REORDER, reorder.id, actor, "RECEIVED", note)
-    events.about_reorder(session, reorder, EventKind.REORDER_RECEIVED, received=quantity_received)
+    (reorder,) = receive_reorders(session, [(reorder_id, quantity_received)], actor, field="id")
     return reorder
+
+
+def receive_reorders(
+    session: Session, received: Sequence[tuple[int, int]], actor: str | None = None, *, field: str = "ids"
+) -> list[Reorder]:
+    """Book deliveries in, all or none, given (reorder id, quantity received): `receive_reorder`'s rule for each,
+    in the order given, their levels locked together. Each delivery serves its own backorders first; then what is
+    left on the shelves serves the other waiting backorders, once for all
+    (`pooling.backorders.serve_earmarked`)."""
+    for _, quantity_received in received:
+        check_received(quantity_received, "quantity_received")
+    reorders, levels = _locked(session, [reorder_id for reorder_id, _ in received])
+    _with_allocations(session, reorders)
+    quantities = dict(received)
+    for reorder in reorders:
+        expect_status(reorder, ReorderStatus.ORDERED, "received", field)
+    for reorder in reorders:
+        quantity_received = quantities[reorder.id]
+        level = levels[(reorder.site_id, reorder.item_id)]
+        if quantity_received:
+            move(session, level, quantity_received, MovementReason.PURCHASE_RECEIPT, actor, reorder_id=reorder.id)
+        reorder.status = ReorderStatus.RECEIVED  # first: its allocations no longer cover anything once it is here
+        reorder.quantity_received = quantity_received
+        reorder.received_at = reorder.closed_at = utcnow()
+        earmarked = [(a.backorder, a.quantity) for a in reorder.allocations]
+        serve_earmarked(session, level, quantity_received, earmarked, actor)  # then the shelves, once below
+        note = None if quantity_received == reorder.quantity else f"received {quantity_received} of {reorder.quantity}"
+        record(session, Kind.REORDER, reorder.id, actor, "RECEIVED", note)
+        events.about_reorder(session, reorder, EventKind.REORDER_RECEIVED, received=quantity_received)
+    fill_from_shelves(session, [levels[(r.site_id, r.item_id)] for r in reorders], actor)
+    return reorders

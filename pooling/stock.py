@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from models import EventKind, MovementReason, PolicyMode, StockLevel
 from pooling import events, forecasts
-from pooling.backorders import fill_from_shelf
+from pooling.backorders import fill_from_shelves
 from pooling.errors import ErrorCode, PoolingError
 from pooling.history import Kind, changes, record
-from pooling.ledger import check_quantity, lock_levels, move
+from pooling.ledger import Pair, check_quantity, lock_levels, move
 from pooling.limits import check_text
-from pooling.lookup import item_by_sku, site_by_code
+from pooling.lookup import item_by_sku, items_by_sku, site_by_code, sites_by_code
 
 # Reasons a site may record itself, and the sign each takes (+1 in, -1 out, 0 either).
 SITE_REASONS = {
@@ -22,6 +24,17 @@ SITE_REASONS = {
     MovementReason.DAMAGE: -1,
     MovementReason.COUNT_ADJUSTMENT: 0,
 }
+
+
+@dataclass(frozen=True)
+class MovementLine:
+    """One movement a site records: what `record_movement` takes, as a value (`record_movements` takes many)."""
+
+    site: str
+    sku: str
+    quantity: int
+    reason: MovementReason
+    note: str | None = None
 
 
 def record_movement(
@@ -34,23 +47,43 @@ def record_movement(
     note: str | None = None,
 ) -> StockLevel:
     """Record a receipt, consumption, damage or count adjustment; new stock first fills waiting backorders."""
-    if reason not in SITE_REASONS:
-        allowed = ", ".join(SITE_REASONS)
-        raise PoolingError(
-            ErrorCode.INVALID, f"{reason} movements are made by the service itself; use one of {allowed}.", "reason"
-        )
-    check_quantity(quantity, positive=False)
-    check_text(note, "note")
-    sign = SITE_REASONS[reason]
-    if quantity == 0 or quantity * sign < 0:
-        wanted = {1: "positive", -1: "negative", 0: "non-zero"}[sign]
-        raise PoolingError(ErrorCode.INVALID_QUANTITY, f"A {reason} takes a {wanted} quantity.", "quantity")
-    site_row, item = site_by_code(session, site), item_by_sku(session, sku)
-    level = lock_levels(session, [(site_row.id, item.id)])[(site_row.id, item.id)]
-    move(session, level, quantity, reason, actor, note=note)
-    if quantity > 0:
-        fill_from_shelf(session, level, actor)
+    (level,) = record_movements(session, [MovementLine(site, sku, quantity, reason, note)], actor)
     return level
+
+
+def record_movements(session: Session, lines: Sequence[MovementLine], actor: str | None = None) -> list[StockLevel]:
+    """Record movements in the order given, all or none (`record_movement`'s rule, line by line); the sites and
+    items are looked up once and the levels locked together. Returns each line's level."""
+    for line in lines:
+        if line.reason not in SITE_REASONS:
+            allowed = ", ".join(SITE_REASONS)
+            raise PoolingError(
+                ErrorCode.INVALID,
+                f"{line.reason} movements are made by the service itself; use one of {allowed}.",
+                "reason",
+            )
+        check_quantity(line.quantity, positive=False)
+        check_text(line.note, "note")
+        sign = SITE_REASONS[line.reason]
+        if line.quantity == 0 or line.quantity * sign < 0:
+            wanted = {1: "positive", -1: "negative", 0: "non-zero"}[sign]
+            raise PoolingError(ErrorCode.INVALID_QUANTITY, f"A {line.reason} takes a {wanted} quantity.", "quantity")
+    sites = sites_by_code(session, [line.site for line in lines])
+    items = items_by_sku(session, [line.sku for line in lines])
+    pairs = [(sites[line.site].id, items[line.sku].id) for line in lines]
+    levels = lock_levels(session, pairs)
+    # New stock first fills waiting backorders: the fills of a run of receipts are made together (one read of the
+    # waiting backorders), before any later line takes stock from one of their levels.
+    stocked: dict[Pair, StockLevel] = {}
+    for line, pair in zip(lines, pairs, strict=True):
+        if line.quantity < 0 and pair in stocked:
+            fill_from_shelves(session, stocked.values(), actor)
+            stocked.clear()
+        move(session, levels[pair], line.quantity, line.reason, actor, note=line.note)
+        if line.quantity > 0:
+            stocked[pair] = levels[pair]
+    fill_from_shelves(session, stocked.values(), actor)
+    return [levels[pair] for pair in pairs]
 
 
 def set_stock_policy(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -26,7 +26,15 @@ from models import (
     utcnow,
 )
 from pooling import events
-from pooling.backorders import arrive, cover, fill_from_shelf, surplus, uncover, waiting
+from pooling.backorders import (
+    cover,
+    fill_from_shelf,
+    fill_from_shelves,
+    serve_earmarked,
+    surplus,
+    uncover,
+    waiting,
+)
 from pooling.errors import ErrorCode, PoolingError, Ref, expect_status
 from pooling.history import Kind, record
 from pooling.ledger import Pair, check_received, lock_with_levels, move
@@ -167,44 +175,82 @@ def reject_transfers(
 
 
 def ship_transfer(session: Session, transfer_id: int, actor: str | None = None) -> Transfer:
-    (transfer,), levels = _locked(session, [transfer_id])
-    expect_status(transfer, TransferStatus.APPROVED, "shipped", "id")
-    donor = levels[(transfer.from_site_id, transfer.item_id)]
-    donor.reserved -= transfer.quantity
-    move(session, donor, -transfer.quantity, MovementReason.TRANSFER_OUT, actor, transfer_id=transfer.id)
-    transfer.status = TransferStatus.SHIPPED
-    transfer.shipped_at = utcnow()
-    record(session, Kind.TRANSFER, transfer.id, actor, "SHIPPED")
-    events.about_transfer(session, transfer, EventKind.TRANSFER_SHIPPED)
+    (transfer,) = ship_transfers(session, [transfer_id], actor, field="id")
     return transfer
+
+
+def ship_transfers(
+    session: Session, ids: Sequence[int], actor: str | None = None, *, field: str = "ids"
+) -> list[Transfer]:
+    """Ship approved transfers, all or none: TRANSFER_OUT at each donor, the reservation used up, in transit."""
+    transfers, levels = _locked(session, ids)
+    for transfer in transfers:
+        expect_status(transfer, TransferStatus.APPROVED, "shipped", field)
+    for transfer in transfers:
+        donor = levels[(transfer.from_site_id, transfer.item_id)]
+        donor.reserved -= transfer.quantity
+        move(session, donor, -transfer.quantity, MovementReason.TRANSFER_OUT, actor, transfer_id=transfer.id)
+        transfer.status = TransferStatus.SHIPPED
+        transfer.shipped_at = utcnow()
+        record(session, Kind.TRANSFER, transfer.id, actor, "SHIPPED")
+        events.about_transfer(session, transfer, EventKind.TRANSFER_SHIPPED)
+    return transfers
 
 
 def receive_transfer(session: Session, transfer_id: int, quantity_received: int, actor: str | None = None) -> Transfer:
     """Book the shipment in; what did not arrive is written off as a loss and its backorders reopen."""
-    check_received(quantity_received, "quantity_received")
-    (transfer,), levels = _locked(session, [transfer_id])
-    expect_status(transfer, TransferStatus.SHIPPED, "received", "id")
-    if quantity_received > transfer.quantity:
-        raise PoolingError(
-            ErrorCode.INVALID_QUANTITY,
-            "Transfer {transfer} shipped {quantity} unit(s); received must be 0 to {quantity}.",
-            "quantity_received",
-            transfer=Ref.of(transfer),
-            quantity=transfer.quantity,
-        )
-    recipient = levels[(transfer.to_site_id, transfer.item_id)]
-    move(session, recipient, transfer.quantity, MovementReason.TRANSFER_IN, actor, transfer_id=transfer.id)
-    lost = transfer.quantity - quantity_received
-    if lost:
-        move(session, recipient, -lost, MovementReason.TRANSFER_LOSS, actor, transfer_id=transfer.id)
-    arrive(session, recipient, quantity_received, [(a.backorder, a.quantity) for a in transfer.allocations], actor)
-    transfer.status = TransferStatus.RECEIVED
-    transfer.quantity_received = quantity_received
-    transfer.received_at = transfer.closed_at = utcnow()
-    note = f"received {quantity_received} of {transfer.quantity}; {lost} lost" if lost else None
-    record(session, Kind.TRANSFER, transfer.id, actor, "RECEIVED", note)
-    events.about_transfer(session, transfer, EventKind.TRANSFER_RECEIVED, received=quantity_received)
+    (transfer,) = receive_transfers(session, [(transfer_id, quantity_received)], actor, field="id")
     return transfer
+
+
+def receive_transfers(
+    session: Session, received: Sequence[tuple[int, int]], actor: str | None = None, *, field: str = "ids"
+) -> list[Transfer]:
+    """Book shipments in, all or none, given (transfer id, quantity received): `receive_transfer`'s rule for each,
+    in the order given, their levels locked together. Each shipment serves its own backorders first; then what is
+    left on the recipients' shelves serves their other waiting backorders, once for all
+    (`pooling.backorders.serve_earmarked`)."""
+    for _, quantity_received in received:
+        check_received(quantity_received, "quantity_received")
+    transfers, levels = _locked(session, [transfer_id for transfer_id, _ in received])
+    _with_allocations(session, transfers)
+    quantities = dict(received)
+    for transfer in transfers:
+        expect_status(transfer, TransferStatus.SHIPPED, "received", field)
+        if quantities[transfer.id] > transfer.quantity:
+            raise PoolingError(
+                ErrorCode.INVALID_QUANTITY,
+                "Transfer {transfer} shipped {quantity} unit(s); received must be 0 to {quantity}.",
+                "quantity_received",
+                transfer=Ref.of(transfer),
+                quantity=transfer.quantity,
+            )
+    for transfer in transfers:
+        quantity_received = quantities[transfer.id]
+        recipient = levels[(transfer.to_site_id, transfer.item_id)]
+        move(session, recipient, transfer.quantity, MovementReason.TRANSFER_IN, actor, transfer_id=transfer.id)
+        lost = transfer.quantity - quantity_received
+        if lost:
+            move(session, recipient, -lost, MovementReason.TRANSFER_LOSS, actor, transfer_id=transfer.id)
+        transfer.status = TransferStatus.RECEIVED  # first: its allocations no longer cover anything once it is here
+        transfer.quantity_received = quantity_received
+        transfer.received_at = transfer.closed_at = utcnow()
+        earmarked = [(a.backorder, a.quantity) for a in transfer.allocations]
+        serve_earmarked(session, recipient, quantity_received, earmarked, actor)  # then the shelves, once below
+        note = f"received {quantity_received} of {transfer.quantity}; {lost} lost" if lost else None
+        record(session, Kind.TRANSFER, transfer.id, actor, "RECEIVED", note)
+        events.about_transfer(session, transfer, EventKind.TRANSFER_RECEIVED, received=quantity_received)
+    fill_from_shelves(session, [levels[(t.to_site_id, t.item_id)] for t in transfers], actor)
+    return transfers
+
+
+def _with_allocations(session: Session, transfers: Sequence[Transfer]) -> None:
+    """Load the transfers' allocations and their backorders in two queries, not two per transfer."""
+    session.scalars(
+        select(Transfer)
+        .where(Transfer.id.in_([t.id for t in transfers]))
+        .options(selectinload(Transfer.allocations).joinedload(TransferAllocation.backorder))
+    ).all()
 
 
 def cancel_transfer(

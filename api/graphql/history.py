@@ -23,7 +23,9 @@ class HistoryChange:
     description="One change of a record: when, who (the token's name, or `nightly` or `system`), what and why. "
     "`action` is the record's new status (APPROVED, REJECTED, SUPERSEDED, SHIPPED, RECEIVED, CANCELLED, ORDERED, "
     "PARTIALLY_COVERED, COVERED, FULFILLED, OPEN), or CREATED, FILLED (a backorder served from stock), "
-    "POLICY_CHANGED (a stock level), CHANGED (a lane)."
+    "POLICY_CHANGED (a stock level), CHANGED (a lane), COVER_MOVED or COVER_RELEASED (a transfer's or reorder's "
+    "units no longer needed by a backorder filled from the shelf or cancelled: re-pointed to the site's next "
+    "waiting backorder, or arriving as plain stock)."
 )
 class HistoryEntry:
     at: datetime

@@ -54,15 +54,15 @@ from pooling.backorders import WAITING
 from pooling.forecasts import recompute
 from pooling.ledger import MovementBatch, open_levels
 from pooling.network import create_item, create_site, set_lane
-from pooling.orders import place_order
+from pooling.orders import OrderLine, place_orders
 from pooling.positions import incoming
 from pooling.rebalance import rebalance
-from pooling.reorders import approve_reorders, receive_reorder
+from pooling.reorders import approve_reorders, receive_reorders
 from pooling.simulation.world import REVIEW_DAYS, SERVICE_Z, World
 from pooling.solver import RegionPlan, RegionProblem
 from pooling.solver.baselines import greedy_region
-from pooling.stock import record_movement
-from pooling.transfers import approve_transfers, receive_transfer, ship_transfer
+from pooling.stock import MovementLine, record_movements
+from pooling.transfers import approve_transfers, receive_transfers, ship_transfers
 
 ACTOR = "simulate"
 START = datetime(2025, 1, 6, tzinfo=UTC)  # day 0 of every run (a Monday)
@@ -216,26 +216,28 @@ def _open_stock(
 
 
 def _arrivals(s: Session, run: Run, day: int) -> None:
-    for transfer_id, received in run.transfers_due.pop(day, []):
-        receive_transfer(s, transfer_id, received, ACTOR)
-    for reorder_id in run.reorders_due.pop(day, []):
-        receive_reorder(s, reorder_id, _ordered(s, reorder_id), ACTOR)
-    for site, item, quantity in run.purchases_due.pop(day, []):
-        record_movement(s, run.site_codes[site], run.skus[item], quantity, MovementReason.RECEIPT, ACTOR, "purchase")
+    if landed := run.transfers_due.pop(day, []):
+        receive_transfers(s, landed, ACTOR)
+    if delivered := run.reorders_due.pop(day, []):
+        ordered = dict(s.execute(select(Reorder.id, Reorder.quantity).where(Reorder.id.in_(delivered))).all())
+        receive_reorders(s, [(reorder_id, ordered[reorder_id]) for reorder_id in delivered], ACTOR)
+    purchases = run.purchases_due.pop(day, [])
+    lines = [
+        MovementLine(run.site_codes[site], run.skus[item], quantity, MovementReason.RECEIPT, "purchase")
+        for site, item, quantity in purchases
+    ]
+    record_movements(s, lines, ACTOR)
+    for site, item, quantity in purchases:
         run.open_purchases[site, item] -= quantity
-
-
-def _ordered(s: Session, reorder_id: int) -> int:
-    quantity: int = s.execute(select(Reorder.quantity).where(Reorder.id == reorder_id)).scalar_one()
-    return quantity
 
 
 def _demand(s: Session, run: Run, day: int) -> None:
     asked = run.world.demand[day]
-    filled = 0
-    for site, item in zip(*np.nonzero(asked), strict=True):
-        placed = place_order(s, run.site_codes[site], run.skus[item], int(asked[site, item]), actor=ACTOR)
-        filled += placed.filled_quantity
+    lines = [
+        OrderLine(run.site_codes[site], run.skus[item], int(asked[site, item]))
+        for site, item in zip(*np.nonzero(asked), strict=True)
+    ]
+    filled = sum(placed.filled_quantity for placed in place_orders(s, lines, ACTOR))
     total = int(asked.sum())
     run.daily["demand"].append(total)
     run.daily["filled from the shelf"].append(filled)
@@ -269,12 +271,11 @@ def nightly_rebalance(solver: Callable[[RegionProblem], RegionPlan] | None, proa
                 run.reorders_due[day + int(run.world.supplier_days[day, site, item])].append(reorder.id)
         if transfers:
             approve_transfers(s, transfers, ACTOR)
-            for transfer_id in transfers:
-                shipped = ship_transfer(s, transfer_id, ACTOR)
+            for shipped in ship_transfers(s, transfers, ACTOR):
                 site, item = run.site_index[shipped.to_site_id], run.item_index[shipped.item_id]
                 lost = run.world.lost(day, site, item, shipped.quantity)
                 due = day + _days_until_receipt(shipped.lead_time_hours)
-                run.transfers_due[due].append((transfer_id, shipped.quantity - lost))
+                run.transfers_due[due].append((shipped.id, shipped.quantity - lost))
 
     return night
 
