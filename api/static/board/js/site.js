@@ -1,14 +1,14 @@
 // A site's view: what to ship, what is coming, its backorders, its stock levels (policy and forecast) and its
-// alerts. Each part loads its own rows (js/site-*.js); a change made here reloads the parts it touches, and live
+// alerts. Each part loads its own rows (js/site/*.js); a change made here reloads the parts it touches, and live
 // events (a coordinator approves, the other end ships) reload the parts they are about, debounced.
 //
 // A SITE token reads only its own records (the API scopes it), and this view has no plan or approval controls.
 
-import { AlertsPart } from "./site-alerts.js";
-import { BackordersPart } from "./site-backorders.js";
-import { ComingPart } from "./site-coming.js";
-import { ShipPart } from "./site-ship.js";
-import { StockPart } from "./site-stock.js";
+import { AlertsPart } from "./site/alerts.js";
+import { BackordersPart } from "./site/backorders.js";
+import { ComingPart } from "./site/coming.js";
+import { ShipPart } from "./site/ship.js";
+import { StockPart } from "./site/stock.js";
 import { debounce } from "./ui.js";
 
 /** Which parts an event kind is about. */

@@ -1,10 +1,10 @@
 // The site's stock levels: on hand, reserved, available, incoming; the policy (mode, safety stock, reorder point,
 // order-up-to, service level) and the stored forecast (demand class, method, daily mean, when computed).
 
-import { allNodes } from "./paging.js";
-import { Part, badge, itemCell } from "./site-part.js";
-import { Table } from "./table.js";
-import { h, percent, when } from "./ui.js";
+import { allNodes } from "../paging.js";
+import { Part, badge, itemCell } from "./part.js";
+import { Table } from "../table.js";
+import { h, percent, when } from "../ui.js";
 
 const LEVELS = `query SiteStock($site: String!, $first: Int, $after: String) {
   stockLevels(site: $site, first: $first, after: $after) {

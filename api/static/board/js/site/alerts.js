@@ -1,9 +1,9 @@
 // The site's open alerts, most severe first (the API's order).
 
-import { allNodes } from "./paging.js";
-import { Part, badge } from "./site-part.js";
-import { Table } from "./table.js";
-import { when } from "./ui.js";
+import { allNodes } from "../paging.js";
+import { Part, badge } from "./part.js";
+import { Table } from "../table.js";
+import { when } from "../ui.js";
 
 const ALERTS = `query SiteAlerts($site: String!, $first: Int, $after: String) {
   alerts(site: $site, first: $first, after: $after) {

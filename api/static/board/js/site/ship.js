@@ -1,10 +1,10 @@
 // "What to ship": the approved transfers out of this site, each with a Ship button (shipTransfer).
 
-import { once } from "./api.js";
-import { allNodes } from "./paging.js";
-import { Part, idPart, itemCell } from "./site-part.js";
-import { Table } from "./table.js";
-import { announce, errorText, h, when } from "./ui.js";
+import { once } from "../api.js";
+import { allNodes } from "../paging.js";
+import { Part, idPart, itemCell } from "./part.js";
+import { Table } from "../table.js";
+import { announce, errorText, h, when } from "../ui.js";
 
 const APPROVED = `query SiteToShip($first: Int, $after: String) {
   transfers(status: [APPROVED], first: $first, after: $after) {

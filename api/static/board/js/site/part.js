@@ -1,7 +1,7 @@
 // One part of the site's view: a card that loads its rows from the API and shows them in a table; `load` may be
 // called at any time (live events, after a change made here): an answer older than the latest asked is dropped.
 
-import { h, section } from "./ui.js";
+import { h, section } from "../ui.js";
 
 export class Part {
   /** `fetch()` answers the rows, `show(rows)` puts them on the page. */

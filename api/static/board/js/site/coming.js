@@ -2,11 +2,11 @@
 // a Receive control for what can be received now (a shipped transfer: receiveTransfer; an ordered reorder:
 // receiveReorder). The quantity received defaults to the quantity sent; less records the difference as lost.
 
-import { once } from "./api.js";
-import { allNodes } from "./paging.js";
-import { Part, badge, idPart, itemCell } from "./site-part.js";
-import { Table } from "./table.js";
-import { announce, errorText, h, when } from "./ui.js";
+import { once } from "../api.js";
+import { allNodes } from "../paging.js";
+import { Part, badge, idPart, itemCell } from "./part.js";
+import { Table } from "../table.js";
+import { announce, errorText, h, when } from "../ui.js";
 
 const COMING = `query SiteComing($first: Int, $after: String) {
   transfers(status: [APPROVED, SHIPPED], first: $first, after: $after) {

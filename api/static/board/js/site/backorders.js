@@ -1,10 +1,10 @@
 // The site's backorders still waiting (open, partly covered, covered): priority, needed by, when they are expected
 // to be filled (expectedBy) and what is on its way for them (coveredBy).
 
-import { allNodes } from "./paging.js";
-import { Part, badge, itemCell } from "./site-part.js";
-import { Table } from "./table.js";
-import { h, when } from "./ui.js";
+import { allNodes } from "../paging.js";
+import { Part, badge, itemCell } from "./part.js";
+import { Table } from "../table.js";
+import { h, when } from "../ui.js";
 
 const BACKORDERS = `query SiteBackorders($site: String!, $first: Int, $after: String) {
   backorders(site: $site, status: [OPEN, PARTIALLY_COVERED, COVERED], first: $first, after: $after) {
