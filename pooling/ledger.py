@@ -99,19 +99,24 @@ def _select_for_update(session: Session, wanted: list[Pair]) -> dict[Pair, Stock
         select(StockLevel)
         .where(where)
         .order_by(StockLevel.site_id, StockLevel.item_id)
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).all()
     return {(level.site_id, level.item_id): level for level in levels}
 
 
 def lock_records(session: Session, model: type[Record], ids: Sequence[int]) -> dict[int, Record]:
-    """Lock rows of one table by id, in id order, and reload them as they are now."""
+    """Lock rows of one table by id, in id order, and reload them as they are now.
+
+    Locks here and in `lock_levels` are FOR NO KEY UPDATE on PostgreSQL (no id ever changes): they exclude each
+    other as FOR UPDATE does, but not the KEY SHARE lock that a foreign key check takes. With FOR UPDATE, a
+    cancellation re-pointing a transfer's allocation (an INSERT that checks the transfer's row) while a shipment
+    held that transfer and waited for the cancelled backorder deadlocked (test_conservation on PostgreSQL)."""
     rows = session.scalars(
         select(model)
         .where(model.id.in_(sorted(set(ids))))  # type: ignore[attr-defined]
         .order_by(model.id)  # type: ignore[attr-defined]
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).all()
     return {row.id: row for row in rows}  # type: ignore[attr-defined]

@@ -460,7 +460,7 @@ def _supersede(session: Session, region: str, scope: dict[int, Item] | None, act
             unapproved.append(model.item_id.in_(list(scope)))
         # Lock them in id order first (as every operation locks records), in one statement however many they are:
         # a region's earlier plan may hold hundreds of thousands, more than a statement may have parameters.
-        session.execute(select(model.id).where(*unapproved).order_by(model.id).with_for_update())
+        session.execute(select(model.id).where(*unapproved).order_by(model.id).with_for_update(key_share=True))
         kind = Kind.TRANSFER if model is Transfer else Kind.REORDER
         record_all(session, kind, model, unapproved, SYSTEM, superseded.value, note)
         session.execute(
