@@ -67,13 +67,13 @@ class GraphQLEndpoint:
             refused = _error(405, GET_REFUSED, "METHOD_NOT_ALLOWED")
             refused.headers["Allow"] = "POST"
             return refused
-        # Before the body is read: its declared size, then the caller (the body of a stranger is never read).
+        # Before the body is read: its declared size, then the caller (a stranger's body is read only to be dropped).
         if request_body.declared_too_large(request):
             return request_body.unread(_error(413, "The request is too large.", "TOO_LARGE"))
         caller = await run_in_threadpool(self._caller, request.headers.get("authorization"))
         if caller is None:
-            return request_body.unread(
-                _error(401, "Send a valid token: Authorization: Bearer <token>.", "UNAUTHENTICATED")
+            return await request_body.refuse(
+                request, _error(401, "Send a valid token: Authorization: Bearer <token>.", "UNAUTHENTICATED")
             )
         request.state.caller = caller.name
         raw = await request_body.read_capped(request)

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Message
 
 MAX_BODY_BYTES = 1_000_000
 MAX_JSON_DEPTH = 64  # far beyond any input of the schema; deep enough nesting would exhaust Python's recursion
+DRAINED_BYTES = 65_536  # a refused body up to this size is read and dropped, so that its connection stays open
 
 
 class BadBody(ValueError):
@@ -40,6 +41,27 @@ def unread(response: Response) -> Response:
     """A refusal sent before the body was read (whole): the connection closes after it, so that the client stops
     sending (kept alive, the server would have to read and discard the rest)."""
     response.headers["Connection"] = "close"
+    return response
+
+
+async def refuse(request: Request, response: Response) -> Response:
+    """A refusal of a request whose body is not wanted. A small body (at most `DRAINED_BYTES`, declared or streamed)
+    is read and dropped, and the connection stays open. A larger one is left unread and the connection closes.
+
+    Why read it: a socket closed with bytes still unread is reset, and the reset can destroy the answer before the
+    client has read it (a retried `httpx` request met "Connection reset by peer" instead of its 401). The bytes
+    of a request body come in a separate write after its head, so they often arrive just after the answer."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > DRAINED_BYTES:
+        return unread(response)
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > DRAINED_BYTES:
+                return unread(response)
+    except ClientDisconnect:  # gone: the answer goes nowhere, and that is no error of ours
+        pass
     return response
 
 
