@@ -19,6 +19,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import takewhile
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, select, text
@@ -170,6 +171,23 @@ def after(
         return [], after_id
     rows = list(session.scalars(select(Event).where(Event.id > after_id, Event.id <= safe, *where).order_by(Event.id)))
     return rows, safe
+
+
+def cursor(session: Session, gap_wait: timedelta = GAP_WAIT) -> int:
+    """Where a reader may start and miss nothing that commits from now on: the newest event id, unless a young id
+    follows a gap (an earlier id may still commit: `after`'s rule); then the id before that gap."""
+    fresh = utcnow() - gap_wait
+    tail = session.execute(select(Event.id, Event.occurred_at).order_by(Event.id.desc()).limit(SWEEP_BATCH)).all()
+    young = list(takewhile(lambda row: row.occurred_at > fresh, tail))
+    if not tail:
+        return 0
+    # The newest event older than the wait (nothing below it is waited for); when all read are young, below them.
+    settled = tail[len(young)].id if len(young) < len(tail) else young[-1].id - 1
+    for row in reversed(young):
+        if row.id != settled + 1:
+            break
+        settled = int(row.id)
+    return int(settled)
 
 
 def was_reset(session: Session, cursor: int, cursor_time: datetime | None) -> bool:

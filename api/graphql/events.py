@@ -1,7 +1,8 @@
 """`subscription events(...)`: the outbox, live, scoped like the records (graphql-transport-ws on /graphql).
 
 A client that reconnects passes `after`, the id of the last event it saw: the events since are sent first (once
-each, oldest first), then the live ones."""
+each, oldest first), then the live ones. A client that loads what it shows and then follows the changes reads
+`eventCursor` first and subscribes after it, so that what commits while it loads comes too."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from strawberry.scalars import JSON
 from api.auth import Caller
 from api.graphql.alerts import Alert
 from api.graphql.base import global_id, pk_of
-from api.graphql.runner import QueryError, caller
+from api.graphql.runner import QueryError, caller, read
 from api.graphql.scope import may_coordinate, may_see_event, site_in_scope, visible_events
 from api.graphql.types import Backorder, Item, Known, Reorder, Site, Transfer, item_of, site_of
 from models import Alert as AlertRow
@@ -31,6 +32,7 @@ from pooling.errors import ErrorCode, PoolingError
 
 EventKindEnum = Annotated[EventKind, strawberry.enum(name="EventKind")]
 CATCH_UP_BATCH = 200
+START = global_id("Event", 0)  # the cursor of an empty outbox: every event that ever commits comes after it
 
 
 @strawberry.type(description="Something that happened, written in the transaction of the change it reports.")
@@ -113,11 +115,29 @@ def _filter(session: Session, who: Caller, region: str | None, site: str | None,
     return Filter(who, region, site_id, list(kinds) if kinds else None)
 
 
+def _position(after: str) -> int:
+    """The event id a subscriber resumes after: an event's id, or `eventCursor`'s answer (which may be `START`)."""
+    return 0 if after == START else pk_of(after, "Event", "after")
+
+
+@strawberry.type
+class EventsQuery:
+    @strawberry.field(
+        description="Where the event stream stands now: subscribe with `events(after:)` set to it, and every event "
+        "that commits from now on comes, including those that commit while the client loads what it shows "
+        "(read the cursor first, then load, then subscribe)."
+    )
+    async def event_cursor(self, info: strawberry.Info) -> strawberry.ID:
+        last = await read(info, lambda s, _caller: events.cursor(s))
+        return global_id("Event", last) if last else START
+
+
 @strawberry.type
 class EventsSubscription:
     @strawberry.subscription(
         description="Events about records the caller may read, as they commit. `after`: the id of the last event "
-        "seen (a reconnecting client misses nothing: the events since come first, once each)."
+        "seen, or the `eventCursor` read before loading (a reconnecting client misses nothing: the events since "
+        "come first, once each)."
     )
     async def events(
         self,
@@ -133,7 +153,7 @@ class EventsSubscription:
             raise QueryError("Subscribe over graphql-transport-ws (a websocket on /graphql).", "BAD_REQUEST")
         who = caller(info)
         try:
-            last = 0 if after is None else pk_of(after, "Event", "after")
+            last = 0 if after is None else _position(after)
             wanted = await live.run(lambda s: _filter(s, who, region, site, kinds))
         except PoolingError as error:
             raise QueryError(error.message, error.code.value) from None

@@ -18,7 +18,7 @@ from strawberry.tools import merge_types
 
 from api.graphql.access import AccessMutation, AccessQuery
 from api.graphql.alerts import Alert, AlertsQuery
-from api.graphql.events import EventsSubscription
+from api.graphql.events import EventsQuery, EventsSubscription
 from api.graphql.forecasting import ForecastQuery
 from api.graphql.limits import RefuseLongNumbers, query_limits
 from api.graphql.network import NetworkMutation, NetworkQuery
@@ -46,6 +46,7 @@ Query = merge_types(
         ForecastQuery,
         SharingQuery,
         AlertsQuery,
+        EventsQuery,
         WebhooksQuery,
     ),
 )

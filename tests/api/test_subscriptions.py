@@ -13,7 +13,7 @@ from models import EventKind, Priority, Role, utcnow
 from models.db import Database
 from pooling import orders
 from pooling.access import create_token
-from tests.api.conftest import operations
+from tests.api.conftest import Client, operations
 from tests.api.live import Subscription
 from tests.factories import build_network
 
@@ -74,6 +74,25 @@ def test_a_subscriber_reconnecting_with_its_last_id_misses_nothing(db: Database,
         place(db, "N")  # then live
         assert again.next_event()["site"]["code"] == "N"
         assert again.nothing_more()
+
+
+def test_a_client_subscribing_after_the_cursor_it_read_before_loading_misses_nothing(db: Database, server: str) -> None:
+    """Read `eventCursor`, load (meanwhile others commit), then subscribe after the cursor: what committed while
+    the client loaded comes first, then the live events. An empty outbox has a cursor too."""
+    token = tokens(db)
+    west = Client(server, token["west"])
+    empty = west.gql("{ eventCursor }")["eventCursor"]
+    place(db, "N")
+    with Subscription(server, token["west"], EVENTS, {"after": empty, "kinds": CREATED}) as first:
+        assert first.next_event()["site"]["code"] == "N"
+    cursor = west.gql("{ eventCursor }")["eventCursor"]
+    place(db, "S")  # while the client loads
+    with Subscription(server, token["west"], EVENTS, {"after": cursor, "kinds": CREATED}) as again:
+        assert again.next_event()["site"]["code"] == "S"
+        place(db, "N")
+        assert again.next_event()["site"]["code"] == "N"
+        assert again.nothing_more()
+    assert Client(server, token["n"]).gql("{ eventCursor }")["eventCursor"]  # any signed-in caller may read it
 
 
 def test_the_contract_subscription_and_its_limits(db: Database, server: str) -> None:

@@ -164,6 +164,28 @@ def test_readers_wait_at_a_fresh_gap_and_pass_an_old_one(db: Database) -> None:
         assert [r.id for r in rows] == [first, third, third + 5] and safe == third + 5
 
 
+def test_the_cursor_stops_before_a_fresh_gap_as_readers_do(db: Database) -> None:
+    build_network(db, {"A": "west"}, {"X": "1.00"})
+    with db.reading() as s:
+        assert events.cursor(s) == 0  # an empty outbox: every event to come is after 0
+    with db.transaction() as s:
+        for _ in range(3):
+            events.record(s, EventKind.PLAN_SAVED, region="west")
+    with db.transaction() as s:
+        first, middle, third = s.scalars(select(Event.id).order_by(Event.id)).all()
+        with db.reading() as r:
+            assert events.cursor(r) == third  # no gap: the newest
+        s.execute(update(Event).where(Event.id == middle).values(id=third + 5))  # `middle` looks uncommitted
+    with db.reading() as s:
+        assert events.cursor(s) == first  # `middle` may still commit: a reader starting later must see it
+        assert events.cursor(s, gap_wait=timedelta(0)) == third + 5  # an old gap is a rollback
+    with db.transaction() as s:
+        s.execute(update(Event).where(Event.id == first).values(occurred_at=utcnow() - timedelta(minutes=1)))
+        s.execute(update(Event).where(Event.id == third).values(occurred_at=utcnow() - timedelta(minutes=1)))
+    with db.reading() as s:
+        assert events.cursor(s) == third  # old ones are settled; the young one after 4 to 7 waits for them
+
+
 def test_old_events_are_swept(db: Database) -> None:
     build_network(db, {"A": "west"}, {"X": "1.00"})
     with db.transaction() as s:

@@ -1,6 +1,9 @@
 // Live changes: the `events` subscription over graphql-transport-ws (the vendored graphql-ws client). A view
 // registers handlers with `on`; after a dropped connection the client reconnects and resumes after the last event
-// it saw, so nothing made elsewhere is missed.
+// it saw, so nothing made elsewhere is missed. The first subscription resumes after the `eventCursor` read (`mark`)
+// before the view loaded, so a change committed while it loaded comes too.
+
+const CURSOR = `query BoardEventCursor { eventCursor }`;
 
 const EVENTS = `subscription BoardEvents($after: ID) {
   events(after: $after) {
@@ -23,6 +26,11 @@ export class Live {
     this.client = null;
     this.unsubscribe = null;
     this.received = 0;
+  }
+
+  /** Where the stream stands: read before the view loads what it shows; `start` subscribes after it. */
+  async mark(api) {
+    this.after = (await api.query(CURSOR)).eventCursor;
   }
 
   /** Call `handler(event)` for each event as it commits; returns a function that stops it. */

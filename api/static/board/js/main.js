@@ -45,6 +45,8 @@ async function enter(token) {
   // False once signed out (or in again) while the view was loading: that view is gone and must not go live.
   const current = () => live === session;
   const view = clear($("view"));
+  await session.mark(api);
+  if (!current()) return;
   if (me.role === "SITE") {
     const site = await import("./site.js");
     if (!current()) return;
