@@ -62,6 +62,7 @@ MATRIX = """
 | `kpis` | ok / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | 401 | 401 |
 | `sites` | ok / ok / empty | ok / ok / empty | ok / ok / empty | ok / ok / empty | ok / ok / empty | 401 | 401 |
 | `items` | ok | ok | ok | ok | ok | 401 | 401 |
+| `eventCursor` | ok | ok | ok | ok | ok | 401 | 401 |
 | `lanes` | ok / ok / empty | ok / ok / empty | ok / ok / empty | ok / ok / empty | ok / ok / empty | 401 | 401 |
 | `stockLevels` | ok / ok / NOT_FOUND | ok / ok / NOT_FOUND | ok / ok / NOT_FOUND | ok / ok / NOT_FOUND | ok / ok / NOT_FOUND | 401 | 401 |
 | `movements` | ok / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND / ok / NOT_FOUND | ok / NOT_FOUND / NOT_FOUND | NOT_FOUND | 401 | 401 |
@@ -516,6 +517,12 @@ ROWS: dict[str, Row] = {
         "{ items { edges { node { sku } } } }",
         lambda w, t: Asked({}),
         lambda a, c: listed(edges(a), lambda n: True),
+        targeted=False,
+    ),
+    "eventCursor": Row(
+        "{ eventCursor }",
+        lambda w, t: Asked({}),
+        lambda answer, call: "ok" if isinstance(answer, str) and answer else f"no cursor: {answer}",
         targeted=False,
     ),
     "lanes": Row(
