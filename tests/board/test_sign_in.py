@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -53,9 +54,12 @@ def test_signing_out_while_the_view_loads_leaves_nothing_behind(boards: Boards, 
     page.route("**/static/board/js/site.js", lambda route: held.append(route))
     page.get_by_label("API token").fill(demo.site)
     page.get_by_role("button", name="Sign in").click()
+    deadline = time.monotonic() + 30
+    while not held and time.monotonic() < deadline:  # the site's view is on its way (its module held)
+        page.wait_for_timeout(20)
+    assert len(held) == 1
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-    assert len(held) == 1  # the site's view was on its way
     with page.expect_response("**/static/board/js/site.js"):
         held[0].continue_()
     page.evaluate("import('/static/board/js/site.js')")  # the module has run, and so has what awaited it
