@@ -19,19 +19,19 @@ class BadBody(ValueError):
     """A body that is not one JSON object of bounded depth; the message is the client's."""
 
 
-def declared_too_large(request: Request) -> bool:
+def declared_too_large(request: Request, limit: int = MAX_BODY_BYTES) -> bool:
     """The `Content-Length` header announces more than the limit (the server has checked that it is a number)."""
     declared = request.headers.get("content-length", "")
-    return declared.isdigit() and int(declared) > MAX_BODY_BYTES
+    return declared.isdigit() and int(declared) > limit
 
 
-async def read_capped(request: Request) -> bytes | None:
+async def read_capped(request: Request, limit: int = MAX_BODY_BYTES) -> bytes | None:
     """The body, or None as soon as it passes the limit (the rest is never read)."""
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
+        if size > limit:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
@@ -51,15 +51,9 @@ async def refuse(request: Request, response: Response) -> Response:
     Why read it: a socket closed with bytes still unread is reset, and the reset can destroy the answer before the
     client has read it (a retried `httpx` request met "Connection reset by peer" instead of its 401). The bytes
     of a request body come in a separate write after its head, so they often arrive just after the answer."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > DRAINED_BYTES:
-        return unread(response)
-    size = 0
     try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > DRAINED_BYTES:
-                return unread(response)
+        if declared_too_large(request, DRAINED_BYTES) or await read_capped(request, DRAINED_BYTES) is None:
+            return unread(response)
     except ClientDisconnect:  # gone: the answer goes nowhere, and that is no error of ours
         pass
     return response

@@ -158,36 +158,38 @@ def after(
     ids = list(session.scalars(select(Event.id).where(Event.id > after_id).order_by(Event.id).limit(limit)))
     if not ids:
         return [], after_id
-    safe, expected = after_id, after_id + 1
-    fresh = utcnow() - gap_wait
     times = {
         row.id: row.occurred_at for row in session.execute(select(Event.id, Event.occurred_at).where(Event.id.in_(ids)))
     }
-    for event_id in ids:
-        if event_id != expected and times[event_id] > fresh:
-            break  # an earlier id may still commit: wait for it (or for the gap to grow old)
-        safe, expected = event_id, event_id + 1
+    safe = _passable(after_id, ((event_id, times[event_id]) for event_id in ids), utcnow() - gap_wait)
     if safe == after_id:
         return [], after_id
     rows = list(session.scalars(select(Event).where(Event.id > after_id, Event.id <= safe, *where).order_by(Event.id)))
     return rows, safe
 
 
+def _passable(start: int, ids: Iterable[tuple[int, datetime]], fresh: datetime) -> int:
+    """How far a reader at `start` may go through these (id, occurred at), ascending: up to a young id that follows
+    a gap (an earlier id may still commit: wait for it, or for the gap to grow old; an old gap is a rollback)."""
+    safe = start
+    for event_id, occurred_at in ids:
+        if event_id != safe + 1 and occurred_at > fresh:
+            break
+        safe = event_id
+    return safe
+
+
 def cursor(session: Session, gap_wait: timedelta = GAP_WAIT) -> int:
     """Where a reader may start and miss nothing that commits from now on: the newest event id, unless a young id
-    follows a gap (an earlier id may still commit: `after`'s rule); then the id before that gap."""
-    fresh = utcnow() - gap_wait
+    follows a gap (`after`'s rule); then the id before that gap."""
     tail = session.execute(select(Event.id, Event.occurred_at).order_by(Event.id.desc()).limit(SWEEP_BATCH)).all()
-    young = list(takewhile(lambda row: row.occurred_at > fresh, tail))
     if not tail:
         return 0
+    fresh = utcnow() - gap_wait
+    young = list(takewhile(lambda row: row.occurred_at > fresh, tail))
     # The newest event older than the wait (nothing below it is waited for); when all read are young, below them.
     settled = tail[len(young)].id if len(young) < len(tail) else young[-1].id - 1
-    for row in reversed(young):
-        if row.id != settled + 1:
-            break
-        settled = int(row.id)
-    return int(settled)
+    return int(_passable(settled, ((row.id, row.occurred_at) for row in reversed(young)), fresh))
 
 
 def was_reset(session: Session, cursor: int, cursor_time: datetime | None) -> bool:

@@ -128,8 +128,7 @@ class EventsQuery:
         "(read the cursor first, then load, then subscribe)."
     )
     async def event_cursor(self, info: strawberry.Info) -> strawberry.ID:
-        last = await read(info, lambda s, _caller: events.cursor(s))
-        return global_id("Event", last) if last else START
+        return global_id("Event", await read(info, lambda s, _caller: events.cursor(s)))  # START when empty
 
 
 @strawberry.type
